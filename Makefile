@@ -1,0 +1,57 @@
+# Targets as in Kubewarden's Rust policies, plus demo, check, bench and push.
+SOURCE_FILES := $(shell find src -type f) Cargo.toml Cargo.lock
+E2E := e2e-tests
+KWCTL ?= kwctl
+REGISTRY ?= ghcr.io/example/policies/secure-pod-defaults
+VERSION := $(shell sed -n 's/^  io.kubewarden.policy.version: *//p' metadata.yml)
+
+.PHONY: toolchain
+toolchain:
+	@rustup target add wasm32-wasip1 >/dev/null 2>&1 || rustup target add wasm32-wasip1
+	@rustup component add rustfmt clippy >/dev/null 2>&1 || rustup component add rustfmt clippy
+
+policy.wasm: $(SOURCE_FILES) | toolchain
+	cargo --locked build --target=wasm32-wasip1 --release
+	cp target/wasm32-wasip1/release/secure_pod_defaults.wasm policy.wasm
+
+annotated-policy.wasm: policy.wasm metadata.yml README.md
+	$(KWCTL) annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+
+.PHONY: fmt
+fmt: toolchain
+	cargo fmt --all -- --check
+	cd $(E2E) && cargo fmt --all -- --check
+
+.PHONY: lint
+lint: toolchain
+	cargo clippy --locked --all-targets -- -D warnings
+	cd $(E2E) && cargo clippy --locked --all-targets -- -D warnings
+
+.PHONY: test
+test: fmt lint
+	cargo test --locked
+
+# The e2e cases run through the built wasm in the project's own host, and
+# through `kwctl run` as well when KWCTL names a kwctl binary.
+.PHONY: e2e-tests
+e2e-tests: policy.wasm
+	cd $(E2E) && cargo test --locked -- --nocapture
+
+# Every test: formatting, lints, unit tests, e2e cases.
+.PHONY: check
+check: test e2e-tests
+
+# Builds the policy and shows it answering the requests in examples/.
+.PHONY: demo
+demo: policy.wasm
+	cd $(E2E) && cargo run --locked --quiet --release --bin demo -- ../policy.wasm ../examples
+
+.PHONY: push
+push: annotated-policy.wasm
+	$(KWCTL) push annotated-policy.wasm $(REGISTRY):v$(VERSION)
+
+.PHONY: clean
+clean:
+	cargo clean
+	cd $(E2E) && cargo clean
+	rm -f policy.wasm annotated-policy.wasm

@@ -1,0 +1,468 @@
+//! Test cases and examples as data: their YAML schema, loading, and the
+//! comparison of an expectation with an answer.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::Answer;
+use crate::request::complete_request;
+
+/// One case of a `cases/*.yaml` file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub name: String,
+    #[serde(default = "empty_settings")]
+    pub settings: Value,
+    /// The request as written; see [`Case::admission_request`].
+    pub request: Value,
+    pub expect: Expect,
+    /// For a case kwctl cannot express; it then runs on the native host only.
+    #[serde(default)]
+    pub skip_kwctl: bool,
+}
+
+/// What a case expects of the answer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The settings must be refused with a message containing this.
+    pub settings_error: Option<String>,
+    pub allowed: Option<bool>,
+    pub message: Option<String>,
+    pub message_contains: Option<String>,
+    pub code: Option<u16>,
+    /// Absent: there must be no patch. Present: exactly these operations, in
+    /// any order.
+    pub patch: Option<Vec<Value>>,
+    /// Absent (and no `warnings_count`): there must be no warning.
+    pub warnings: Option<Vec<String>>,
+    pub warnings_count: Option<usize>,
+    pub audit_annotations: Option<BTreeMap<String, String>>,
+}
+
+/// One file of `examples/`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    pub title: String,
+    #[serde(default = "empty_settings")]
+    pub settings: Value,
+    pub request: Value,
+}
+
+fn empty_settings() -> Value {
+    json!({})
+}
+
+impl Case {
+    /// The full AdmissionRequest for this case.
+    pub fn admission_request(&self) -> Result<Value> {
+        complete_request(&self.request)
+    }
+}
+
+impl Expect {
+    /// Refuses expectations that contradict each other or would be ignored.
+    fn check_consistent(&self) -> Result<()> {
+        if self.settings_error.is_some() {
+            let others = self.allowed.is_some()
+                || self.message.is_some()
+                || self.message_contains.is_some()
+                || self.code.is_some()
+                || self.patch.is_some()
+                || self.warnings.is_some()
+                || self.warnings_count.is_some()
+                || self.audit_annotations.is_some();
+            if others {
+                bail!("`settings_error` is checked alone: remove the other expectations");
+            }
+        } else if self.allowed.is_none() {
+            bail!("`expect.allowed` is required unless `expect.settings_error` is given");
+        }
+        if self.warnings.is_some() && self.warnings_count.is_some() {
+            bail!("give either `warnings` or `warnings_count`, not both");
+        }
+        Ok(())
+    }
+}
+
+impl Example {
+    pub fn load(path: &Path) -> Result<Example> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_norway::from_str(&text).with_context(|| format!("in {}", path.display()))
+    }
+
+    /// The full AdmissionRequest for this example.
+    pub fn admission_request(&self) -> Result<Value> {
+        complete_request(&self.request)
+    }
+}
+
+/// The cases of one file, or why they could not be read.
+#[derive(Debug)]
+pub struct CaseFile {
+    pub path: PathBuf,
+    pub cases: Vec<Case>,
+    /// Problems in the file; its valid cases still run.
+    pub errors: Vec<String>,
+}
+
+/// The `*.yaml` files of a folder, sorted by name.
+pub fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        let is_yaml = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        );
+        if is_yaml && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Loads every case file of a folder. Each case is read on its own, so one
+/// bad case is reported by name and does not hide the others. Case names
+/// must be unique across all files.
+pub fn load_case_files(dir: &Path) -> Result<Vec<CaseFile>> {
+    let mut files = Vec::new();
+    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for path in yaml_files(dir)? {
+        let mut file = parse_case_file(&path);
+        let mut duplicates = Vec::new();
+        file.cases.retain(|case| match seen.get(&case.name) {
+            Some(first) => {
+                duplicates.push(format!(
+                    "duplicate case name {:?} (first defined in {})",
+                    case.name,
+                    first.display()
+                ));
+                false
+            }
+            None => {
+                seen.insert(case.name.clone(), path.clone());
+                true
+            }
+        });
+        file.errors.extend(duplicates);
+        files.push(file);
+    }
+    Ok(files)
+}
+
+fn parse_case_file(path: &Path) -> CaseFile {
+    let mut file = CaseFile {
+        path: path.to_path_buf(),
+        cases: Vec::new(),
+        errors: Vec::new(),
+    };
+    let entries: Vec<Value> = match std::fs::read_to_string(path)
+        .map_err(anyhow::Error::from)
+        .and_then(|text| Ok(serde_norway::from_str::<Option<Vec<Value>>>(&text)?))
+    {
+        Ok(entries) => entries.unwrap_or_default(),
+        Err(err) => {
+            file.errors
+                .push(format!("not a YAML list of cases: {err:#}"));
+            return file;
+        }
+    };
+    for (index, entry) in entries.into_iter().enumerate() {
+        let label = match entry.get("name").and_then(Value::as_str) {
+            Some(name) => format!("case {name:?}"),
+            None => format!("case #{} (no name)", index + 1),
+        };
+        let case = serde_json::from_value::<Case>(entry)
+            .map_err(anyhow::Error::from)
+            .and_then(|case| {
+                case.expect.check_consistent()?;
+                case.admission_request()?;
+                Ok(case)
+            });
+        match case {
+            Ok(case) => file.cases.push(case),
+            Err(err) => file.errors.push(format!("{label}: {err:#}")),
+        }
+    }
+    file
+}
+
+/// Every way in which `answer` differs from `expect`; empty when it matches.
+pub fn mismatches(expect: &Expect, answer: &Answer) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(wanted) = &expect.settings_error {
+        match &answer.settings_error {
+            Some(actual) if actual.contains(wanted.as_str()) => {}
+            Some(actual) => problems.push(format!(
+                "settings were refused, but the message does not contain {wanted:?}:\n    {actual:?}"
+            )),
+            None => problems.push(format!(
+                "settings should be refused with a message containing {wanted:?}, but were accepted"
+            )),
+        }
+        return problems;
+    }
+    if let Some(message) = &answer.settings_error {
+        problems.push(format!("settings were refused: {message:?}"));
+        return problems;
+    }
+
+    if let Some(allowed) = expect.allowed
+        && allowed != answer.allowed
+    {
+        problems.push(format!(
+            "allowed: expected {allowed}, got {} (message: {:?})",
+            answer.allowed, answer.message
+        ));
+    }
+    if let Some(message) = &expect.message
+        && answer.message.as_deref() != Some(message.as_str())
+    {
+        problems.push(format!(
+            "message:\n    expected: {message:?}\n    actual:   {:?}",
+            answer.message
+        ));
+    }
+    if let Some(part) = &expect.message_contains
+        && !answer
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains(part.as_str()))
+    {
+        problems.push(format!(
+            "message should contain {part:?}\n    actual: {:?}",
+            answer.message
+        ));
+    }
+    if let Some(code) = expect.code
+        && answer.code != Some(code)
+    {
+        problems.push(format!("code: expected {code}, got {:?}", answer.code));
+    }
+
+    let expected_patch = expect.patch.clone().unwrap_or_default();
+    let actual_patch = answer.patch.clone().unwrap_or_default();
+    if let Some(difference) = patch_difference(&expected_patch, &actual_patch) {
+        problems.push(difference);
+    }
+
+    match (&expect.warnings, expect.warnings_count) {
+        (_, Some(count)) => {
+            if answer.warnings.len() != count {
+                problems.push(format!(
+                    "warnings: expected {count}, got {}:\n{}",
+                    answer.warnings.len(),
+                    indent(&pretty(&json!(answer.warnings)))
+                ));
+            }
+        }
+        (wanted, None) => {
+            let wanted = wanted.clone().unwrap_or_default();
+            if wanted != answer.warnings {
+                problems.push(format!(
+                    "warnings differ\n  expected:\n{}\n  actual:\n{}",
+                    indent(&pretty(&json!(wanted))),
+                    indent(&pretty(&json!(answer.warnings)))
+                ));
+            }
+        }
+    }
+
+    if let Some(wanted) = &expect.audit_annotations
+        && wanted != &answer.audit_annotations
+    {
+        problems.push(format!(
+            "audit_annotations differ\n  expected:\n{}\n  actual:\n{}",
+            indent(&pretty(&json!(wanted))),
+            indent(&pretty(&json!(answer.audit_annotations)))
+        ));
+    }
+    problems
+}
+
+/// Sorts JSONPatch operations so that two patches compare as sets.
+pub fn sorted_operations(operations: &[Value]) -> Vec<Value> {
+    let mut sorted = operations.to_vec();
+    sorted.sort_by_key(|op| {
+        (
+            op["path"].as_str().unwrap_or_default().to_string(),
+            op["op"].as_str().unwrap_or_default().to_string(),
+            op.to_string(),
+        )
+    });
+    sorted
+}
+
+/// None when both patches hold the same operations; else a readable account
+/// of the operations missing and unexpected, and both patches in full.
+pub fn patch_difference(expected: &[Value], actual: &[Value]) -> Option<String> {
+    let expected = sorted_operations(expected);
+    let actual = sorted_operations(actual);
+    if expected == actual {
+        return None;
+    }
+    let expected_set: BTreeSet<String> = expected.iter().map(describe_operation).collect();
+    let actual_set: BTreeSet<String> = actual.iter().map(describe_operation).collect();
+    let mut text = String::from("patch differs");
+    let missing: Vec<&String> = expected_set.difference(&actual_set).collect();
+    let unexpected: Vec<&String> = actual_set.difference(&expected_set).collect();
+    if !missing.is_empty() {
+        text.push_str("\n  expected but not produced:");
+        for op in missing {
+            text.push_str(&format!("\n    {op}"));
+        }
+    }
+    if !unexpected.is_empty() {
+        text.push_str("\n  produced but not expected:");
+        for op in unexpected {
+            text.push_str(&format!("\n    {op}"));
+        }
+    }
+    text.push_str(&format!(
+        "\n  expected patch:\n{}\n  actual patch:\n{}",
+        indent(&pretty(&json!(expected))),
+        indent(&pretty(&json!(actual)))
+    ));
+    Some(text)
+}
+
+/// One JSONPatch operation on one line: `add /spec/x {"a":1}`.
+pub fn describe_operation(operation: &Value) -> String {
+    let op = operation["op"].as_str().unwrap_or("?");
+    let path = operation["path"].as_str().unwrap_or("?");
+    let mut line = format!("{op} {path}");
+    if let Some(from) = operation.get("from").and_then(Value::as_str) {
+        line.push_str(&format!(" from {from}"));
+    }
+    if let Some(value) = operation.get("value") {
+        line.push_str(&format!(" {value}"));
+    }
+    line
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).expect("a JSON value always serializes")
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("    {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case_from_yaml(yaml: &str) -> Result<Case> {
+        let value: Value = serde_norway::from_str(yaml)?;
+        let case: Case = serde_json::from_value(value)?;
+        case.expect.check_consistent()?;
+        Ok(case)
+    }
+
+    #[test]
+    fn reads_a_case_with_defaults() {
+        let case = case_from_yaml(
+            "name: n\nrequest: {object: {apiVersion: v1, kind: ConfigMap}}\nexpect: {allowed: true}\n",
+        )
+        .unwrap();
+        assert_eq!(case.settings, json!({}));
+        assert!(!case.skip_kwctl);
+        assert_eq!(case.expect.allowed, Some(true));
+        assert_eq!(case.admission_request().unwrap()["operation"], "CREATE");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = case_from_yaml("name: n\nrequest: {}\nexpect: {allowed: true}\nsetings: {}\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("setings"), "{err}");
+        let err = case_from_yaml("name: n\nrequest: {}\nexpect: {allowed: true, pach: []}\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("pach"), "{err}");
+    }
+
+    #[test]
+    fn allowed_is_required_without_settings_error() {
+        assert!(case_from_yaml("name: n\nrequest: {}\nexpect: {}\n").is_err());
+        assert!(case_from_yaml("name: n\nrequest: {}\nexpect: {settings_error: x}\n").is_ok());
+        assert!(
+            case_from_yaml("name: n\nrequest: {}\nexpect: {settings_error: x, allowed: false}\n")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn patches_compare_in_any_order() {
+        let a = json!({"op": "add", "path": "/a", "value": 1});
+        let b = json!({"op": "add", "path": "/b", "value": 2});
+        assert_eq!(
+            patch_difference(&[a.clone(), b.clone()], &[b.clone(), a.clone()]),
+            None
+        );
+        let text = patch_difference(&[a.clone()], &[b.clone()]).unwrap();
+        assert!(text.contains("expected but not produced:\n    add /a 1"), "{text}");
+        assert!(text.contains("produced but not expected:\n    add /b 2"), "{text}");
+    }
+
+    #[test]
+    fn absent_patch_and_warnings_mean_none() {
+        let expect = Expect {
+            allowed: Some(true),
+            ..Expect::default()
+        };
+        let clean = Answer {
+            allowed: true,
+            ..Answer::default()
+        };
+        assert!(mismatches(&expect, &clean).is_empty());
+        let noisy = Answer {
+            allowed: true,
+            patch: Some(vec![json!({"op": "remove", "path": "/x"})]),
+            warnings: vec!["w".into()],
+            ..Answer::default()
+        };
+        assert_eq!(mismatches(&expect, &noisy).len(), 2);
+    }
+
+    #[test]
+    fn settings_error_is_matched_as_a_substring() {
+        let expect = Expect {
+            settings_error: Some("no_such_setting".into()),
+            ..Expect::default()
+        };
+        let refused = Answer {
+            settings_error: Some("unknown field `no_such_setting`".into()),
+            ..Answer::default()
+        };
+        assert!(mismatches(&expect, &refused).is_empty());
+        let accepted = Answer {
+            allowed: true,
+            ..Answer::default()
+        };
+        assert_eq!(mismatches(&expect, &accepted).len(), 1);
+    }
+
+    #[test]
+    fn describes_operations_on_one_line() {
+        assert_eq!(
+            describe_operation(&json!({"op": "add", "path": "/spec/a", "value": {"b": false}})),
+            r#"add /spec/a {"b":false}"#
+        );
+        assert_eq!(
+            describe_operation(&json!({"op": "remove", "path": "/spec/a"})),
+            "remove /spec/a"
+        );
+    }
+}

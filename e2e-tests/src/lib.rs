@@ -1,0 +1,482 @@
+//! A native host for the policy's wasm module: it runs the module with the
+//! same waPC engine as Kubewarden's policy-server and kwctl, and turns the
+//! policy's answer into what the API server would receive.
+
+pub mod cases;
+pub mod kwctl;
+pub mod request;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use wapc::WapcHost;
+use wasmtime_provider::wasmtime;
+use wasmtime_provider::{EpochDeadlines, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+
+pub use request::complete_request;
+
+/// One epoch tick of the engine. The policy gets `EPOCH_DEADLINE_TICKS` of
+/// them per guest call: 2 s, policy-server's default `--policy-timeout`.
+const EPOCH_TICK: Duration = Duration::from_millis(100);
+const EPOCH_DEADLINE_TICKS: u64 = 20;
+
+/// The message policy-server answers with when a policy runs out of time.
+const EPOCH_INTERRUPTION_MARKER: &str = "guest code interrupted, execution deadline exceeded";
+
+/// The path of the policy module: `$POLICY_WASM`, else `policy.wasm` at the
+/// root of the repository.
+pub fn default_wasm_path() -> PathBuf {
+    match std::env::var_os("POLICY_WASM") {
+        Some(path) => PathBuf::from(path),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../policy.wasm"),
+    }
+}
+
+/// The policy's answer to `validate_settings`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsAnswer {
+    pub valid: bool,
+    pub message: Option<String>,
+    /// The guest call failed (trap or error) instead of answering; the host
+    /// then reports the settings as invalid.
+    pub trapped: bool,
+    /// What the policy logged through the host while answering.
+    pub logs: Vec<String>,
+}
+
+/// What the API server would get back for one request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Answer {
+    pub allowed: bool,
+    pub message: Option<String>,
+    pub code: Option<u16>,
+    /// The JSONPatch operations, None when the request is not changed.
+    pub patch: Option<Vec<Value>>,
+    pub warnings: Vec<String>,
+    pub audit_annotations: BTreeMap<String, String>,
+    /// Set when the host refused the settings: the policy's own message.
+    /// The request was then not evaluated.
+    pub settings_error: Option<String>,
+    /// The guest call failed (trap, timeout, error returned by the guest, or
+    /// an answer the host cannot read); the host then fails closed with 500.
+    pub trapped: bool,
+    /// What the policy logged through the host while answering.
+    pub logs: Vec<String>,
+}
+
+/// The policy's ValidationResponse, as the SDK serializes it (snake_case,
+/// absent fields as null).
+#[derive(Debug, Deserialize)]
+struct ValidationResponse {
+    accepted: bool,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    code: Option<u16>,
+    #[serde(default)]
+    mutated_object: Option<Value>,
+    #[serde(default)]
+    audit_annotations: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    warnings: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SettingsValidationResponse {
+    valid: bool,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// The compiled policy. Compiling is the slow part, so a test process does it
+/// once and then instantiates the module cheaply for each request.
+pub struct Host {
+    engine_pre: WasmtimeEngineProviderPre,
+    wasm_path: PathBuf,
+}
+
+impl Host {
+    /// Reads and compiles the policy module.
+    pub fn load(path: impl AsRef<Path>) -> Result<Host> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read the policy module {}", path.display()))?;
+        let mut host = Host::from_bytes(&bytes)
+            .with_context(|| format!("cannot load the policy module {}", path.display()))?;
+        host.wasm_path = path.to_path_buf();
+        Ok(host)
+    }
+
+    /// Compiles a policy module held in memory.
+    pub fn from_bytes(wasm: &[u8]) -> Result<Host> {
+        let mut config = wasmtime::Config::default();
+        config.epoch_interruption(true);
+        let engine = wasmtime::Engine::new(&config)?;
+        let module = wasmtime::Module::new(&engine, wasm)?;
+        start_epoch_ticker(&engine);
+        let engine_pre = WasmtimeEngineProviderBuilder::new()
+            .engine(engine)
+            .module(module)
+            .build_pre()?;
+        Ok(Host {
+            engine_pre,
+            wasm_path: PathBuf::new(),
+        })
+    }
+
+    /// The file the module was loaded from (empty for in-memory modules).
+    pub fn wasm_path(&self) -> &Path {
+        &self.wasm_path
+    }
+
+    /// A fresh instance of the policy, as the host makes one per evaluation.
+    pub fn instantiate(&self) -> Result<PolicyInstance> {
+        let provider = self.engine_pre.rehydrate(Some(EpochDeadlines {
+            wapc_init: EPOCH_DEADLINE_TICKS,
+            wapc_func: EPOCH_DEADLINE_TICKS,
+        }))?;
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let callback_logs = Arc::clone(&logs);
+        let echo_logs = std::env::var_os("E2E_LOG").is_some();
+        let wapc = WapcHost::new(
+            Box::new(provider),
+            Some(Box::new(move |_id, binding, namespace, operation, payload| {
+                host_call(
+                    &callback_logs,
+                    echo_logs,
+                    binding,
+                    namespace,
+                    operation,
+                    payload,
+                )
+            })),
+        )?;
+        Ok(PolicyInstance { wapc, logs })
+    }
+
+    /// Asks a fresh instance whether the settings are valid.
+    pub fn validate_settings(&self, settings: &Value) -> Result<SettingsAnswer> {
+        Ok(self.instantiate()?.validate_settings(settings))
+    }
+
+    /// Evaluates one AdmissionRequest on a fresh instance, settings first,
+    /// exactly as policy-server and kwctl do.
+    pub fn evaluate(&self, settings: &Value, admission_request: &Value) -> Result<Answer> {
+        Ok(self.instantiate()?.evaluate(settings, admission_request))
+    }
+}
+
+/// Ticks the engine's epoch so that a policy stuck in a loop is interrupted.
+/// The thread ends once the engine is gone.
+fn start_epoch_ticker(engine: &wasmtime::Engine) {
+    let engine = engine.weak();
+    thread::spawn(move || {
+        loop {
+            thread::sleep(EPOCH_TICK);
+            match engine.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => break,
+            }
+        }
+    });
+}
+
+type HostCallResult = std::result::Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The only host capability this policy may use is logging. Anything else
+/// (OCI, DNS, Kubernetes lookups...) is refused, so a policy that starts
+/// depending on one fails here instead of in a cluster without it.
+fn host_call(
+    logs: &Mutex<Vec<String>>,
+    echo_logs: bool,
+    binding: &str,
+    namespace: &str,
+    operation: &str,
+    payload: &[u8],
+) -> HostCallResult {
+    match (binding, namespace, operation) {
+        ("kubewarden", "tracing", "log") => {
+            let line = String::from_utf8_lossy(payload).into_owned();
+            if echo_logs {
+                eprintln!("policy log: {line}");
+            }
+            logs.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            Ok(Vec::new())
+        }
+        _ => Err(format!(
+            "host call {binding}/{namespace}/{operation} is not offered by this host"
+        )
+        .into()),
+    }
+}
+
+/// One live instance of the policy. It can answer many calls in a row, which
+/// is what a benchmark of warm evaluations needs.
+pub struct PolicyInstance {
+    wapc: WapcHost,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl PolicyInstance {
+    /// Calls the guest's `validate_settings` with the settings alone.
+    pub fn validate_settings(&mut self, settings: &Value) -> SettingsAnswer {
+        let payload = serde_json::to_vec(settings).expect("a JSON value always serializes");
+        let result = self.wapc.call("validate_settings", &payload);
+        let logs = self.take_logs();
+        // The wording of the failures is policy-evaluator's, so that the
+        // messages match what kwctl prints.
+        let (valid, message, trapped) = match result {
+            Ok(bytes) => match serde_json::from_slice::<SettingsValidationResponse>(&bytes) {
+                Ok(answer) => (answer.valid, answer.message, false),
+                Err(err) => (false, Some(format!("error: {err:?}")), true),
+            },
+            Err(err) => (
+                false,
+                Some(format!(
+                    "Error invoking settings validation callback: {err:?}"
+                )),
+                true,
+            ),
+        };
+        SettingsAnswer {
+            valid,
+            message,
+            trapped,
+            logs,
+        }
+    }
+
+    /// Settings first, then the request, as the host does.
+    pub fn evaluate(&mut self, settings: &Value, admission_request: &Value) -> Answer {
+        let settings_answer = self.validate_settings(settings);
+        if !settings_answer.valid {
+            let policy_message = settings_answer.message.unwrap_or_default();
+            return Answer {
+                allowed: false,
+                message: Some(format!(
+                    "Provided settings are not valid: {policy_message}"
+                )),
+                settings_error: Some(policy_message),
+                trapped: settings_answer.trapped,
+                logs: settings_answer.logs,
+                ..Answer::default()
+            };
+        }
+        let mut answer = self.validate(settings, admission_request);
+        let mut logs = settings_answer.logs;
+        logs.append(&mut answer.logs);
+        answer.logs = logs;
+        answer
+    }
+
+    /// Calls the guest's `validate` without checking the settings first:
+    /// the host only does that once per policy, not per request.
+    pub fn validate(&mut self, settings: &Value, admission_request: &Value) -> Answer {
+        let payload = json!({"settings": settings, "request": admission_request});
+        let payload = serde_json::to_vec(&payload).expect("a JSON value always serializes");
+        let result = self.wapc.call("validate", &payload);
+        let logs = self.take_logs();
+        let mut answer = match result {
+            Ok(bytes) => answer_from_response(request::request_object(admission_request), &bytes),
+            Err(err) => {
+                let mut message = err.to_string();
+                if message.contains(EPOCH_INTERRUPTION_MARKER) {
+                    message = "Policy execution interrupted because it exceeded the allowed execution time".into();
+                }
+                internal_server_error(message)
+            }
+        };
+        answer.logs = logs;
+        answer
+    }
+
+    /// The log lines the policy sent since the last call.
+    pub fn take_logs(&mut self) -> Vec<String> {
+        std::mem::take(&mut *self.logs.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The host fails closed when it cannot get a usable answer.
+fn internal_server_error(message: String) -> Answer {
+    Answer {
+        allowed: false,
+        message: Some(format!("internal server error: {message}")),
+        code: Some(500),
+        trapped: true,
+        ..Answer::default()
+    }
+}
+
+/// Turns the policy's ValidationResponse into the admission answer, as
+/// policy-evaluator does: a mutated object becomes a JSONPatch against the
+/// request's object.
+pub fn answer_from_response(request_object: Option<&Value>, response: &[u8]) -> Answer {
+    let response: ValidationResponse = match serde_json::from_slice(response) {
+        Ok(response) => response,
+        Err(err) => {
+            return internal_server_error(format!(
+                "cannot read the policy's validation response: {err}"
+            ));
+        }
+    };
+    let patch = match (&response.mutated_object, request_object) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Answer {
+                allowed: false,
+                message: Some(
+                    "Incoming object is null, which happens only with DELETE operations, \
+                     but the policy is attempting a mutation. This is not allowed"
+                        .into(),
+                ),
+                ..Answer::default()
+            };
+        }
+        (Some(mutated), Some(original)) => patch_between(original, mutated),
+    };
+    Answer {
+        allowed: response.accepted,
+        message: response.message,
+        code: response.code,
+        patch,
+        warnings: response.warnings.unwrap_or_default(),
+        audit_annotations: response.audit_annotations.unwrap_or_default(),
+        ..Answer::default()
+    }
+}
+
+/// The JSONPatch turning `original` into `mutated`, None when they are equal.
+pub fn patch_between(original: &Value, mutated: &Value) -> Option<Vec<Value>> {
+    let patch = json_patch::diff(original, mutated);
+    if patch.0.is_empty() {
+        return None;
+    }
+    let operations = serde_json::to_value(&patch).expect("a JSONPatch always serializes");
+    match operations {
+        Value::Array(operations) => Some(operations),
+        other => unreachable!("a JSONPatch serializes as an array, got {other}"),
+    }
+}
+
+#[cfg(test)]
+mod guest_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn respond(object: Option<Value>, response: Value) -> Answer {
+        answer_from_response(object.as_ref(), response.to_string().as_bytes())
+    }
+
+    #[test]
+    fn acceptance_without_mutation_has_no_patch() {
+        let answer = respond(
+            Some(json!({"a": 1})),
+            json!({"accepted": true, "message": null, "code": null, "mutated_object": null,
+                   "audit_annotations": null, "warnings": null}),
+        );
+        assert!(answer.allowed);
+        assert_eq!(answer.patch, None);
+        assert!(answer.warnings.is_empty());
+        assert!(!answer.trapped);
+    }
+
+    #[test]
+    fn absent_fields_read_as_none() {
+        let answer = respond(Some(json!({})), json!({"accepted": true}));
+        assert!(answer.allowed);
+        assert_eq!(answer.message, None);
+        assert_eq!(answer.code, None);
+    }
+
+    #[test]
+    fn mutation_becomes_a_patch() {
+        let original = json!({"spec": {"containers": [{"name": "c"}]}});
+        let mutated = json!({"spec": {"containers": [{"name": "c",
+            "securityContext": {"allowPrivilegeEscalation": false}}]}});
+        let answer = respond(
+            Some(original),
+            json!({"accepted": true, "mutated_object": mutated, "warnings": ["changed"]}),
+        );
+        assert!(answer.allowed);
+        assert_eq!(
+            answer.patch,
+            Some(vec![json!({"op": "add", "path": "/spec/containers/0/securityContext",
+                              "value": {"allowPrivilegeEscalation": false}})])
+        );
+        assert_eq!(answer.warnings, vec!["changed".to_string()]);
+    }
+
+    #[test]
+    fn replaced_values_become_replace_operations() {
+        let patch = patch_between(
+            &json!({"spec": {"hostNetwork": true}}),
+            &json!({"spec": {"hostNetwork": false}}),
+        );
+        assert_eq!(
+            patch,
+            Some(vec![
+                json!({"op": "replace", "path": "/spec/hostNetwork", "value": false})
+            ])
+        );
+    }
+
+    #[test]
+    fn identical_mutated_object_means_no_patch() {
+        let object = json!({"metadata": {"name": "x"}});
+        let answer = respond(
+            Some(object.clone()),
+            json!({"accepted": true, "mutated_object": object}),
+        );
+        assert!(answer.allowed);
+        assert_eq!(answer.patch, None);
+    }
+
+    #[test]
+    fn mutation_without_an_object_is_rejected() {
+        let answer = respond(None, json!({"accepted": true, "mutated_object": {"a": 1}}));
+        assert!(!answer.allowed);
+        assert_eq!(answer.patch, None);
+        assert!(answer.message.unwrap().contains("Incoming object is null"));
+    }
+
+    #[test]
+    fn rejection_keeps_message_code_and_annotations() {
+        let answer = respond(
+            Some(json!({})),
+            json!({"accepted": false, "message": "no", "code": 403,
+                   "audit_annotations": {"k": "v"}, "warnings": ["w1", "w2"]}),
+        );
+        assert!(!answer.allowed);
+        assert_eq!(answer.message.as_deref(), Some("no"));
+        assert_eq!(answer.code, Some(403));
+        assert_eq!(answer.audit_annotations.get("k").map(String::as_str), Some("v"));
+        assert_eq!(answer.warnings, vec!["w1", "w2"]);
+    }
+
+    #[test]
+    fn unreadable_response_fails_closed() {
+        let answer = answer_from_response(Some(&json!({})), b"not json");
+        assert!(!answer.allowed);
+        assert_eq!(answer.code, Some(500));
+        assert!(answer.trapped);
+        assert!(answer.message.unwrap().starts_with("internal server error: "));
+    }
+
+    #[test]
+    fn only_logging_is_offered_to_the_guest() {
+        let logs = Mutex::new(Vec::new());
+        let ok = host_call(&logs, false, "kubewarden", "tracing", "log", br#"{"msg":"hi"}"#);
+        assert_eq!(ok.unwrap(), Vec::<u8>::new());
+        assert_eq!(*logs.lock().unwrap(), vec![r#"{"msg":"hi"}"#.to_string()]);
+        let refused = host_call(&logs, false, "kubewarden", "oci", "v1/verify", b"{}");
+        assert!(refused.is_err());
+    }
+}

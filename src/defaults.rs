@@ -1,0 +1,396 @@
+//! The three levels of secure pod defaults, one short function per field
+//! rule, after Knative Serving's `defaultSecurityContext`
+//! (`pkg/apis/serving/v1/revision_defaults.go`).
+//!
+//! Every rule writes a field only when it is unset (missing or `null`): a
+//! field set to any value is the user's intent and is never changed. The
+//! pod-level securityContext is only read, except for the optional
+//! `run_as_user` / `run_as_group` defaults, which belong to the pod.
+//!
+//! Two places where we differ from Knative on purpose, because Knative's
+//! output is refused by the API server:
+//! - `allowPrivilegeEscalation: false` is not written on a container that is
+//!   `privileged: true` or adds `CAP_SYS_ADMIN`;
+//! - a Windows pod (`spec.os.name: windows`) gets no Linux-only field, only
+//!   `runAsNonRoot`.
+
+use crate::podspec::{Fields, seccomp_profile_type};
+use crate::settings::{Level, Settings};
+use serde_json::{Map, Value, json};
+
+/// One field a rule wrote, for the warning that tells the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Defaulted {
+    AllowPrivilegeEscalation,
+    SeccompProfile,
+    CapabilitiesDrop,
+    CapabilitiesAddNetBindService,
+    RunAsNonRoot,
+    ReadOnlyRootFilesystem,
+    RunAsUser(i64),
+    RunAsGroup(i64),
+}
+
+impl Defaulted {
+    /// `field=value`, as a warning shows it.
+    pub fn describe(self) -> String {
+        match self {
+            Defaulted::AllowPrivilegeEscalation => "allowPrivilegeEscalation=false".into(),
+            Defaulted::SeccompProfile => "seccompProfile=RuntimeDefault".into(),
+            Defaulted::CapabilitiesDrop => "capabilities.drop=[ALL]".into(),
+            Defaulted::CapabilitiesAddNetBindService => {
+                "capabilities.add=[NET_BIND_SERVICE]".into()
+            }
+            Defaulted::RunAsNonRoot => "runAsNonRoot=true".into(),
+            Defaulted::ReadOnlyRootFilesystem => "readOnlyRootFilesystem=true".into(),
+            Defaulted::RunAsUser(uid) => format!("runAsUser={uid}"),
+            Defaulted::RunAsGroup(gid) => format!("runAsGroup={gid}"),
+        }
+    }
+
+    /// The field alone, for a warning that must be short.
+    pub fn field(self) -> &'static str {
+        match self {
+            Defaulted::AllowPrivilegeEscalation => "allowPrivilegeEscalation",
+            Defaulted::SeccompProfile => "seccompProfile",
+            Defaulted::CapabilitiesDrop => "capabilities",
+            Defaulted::CapabilitiesAddNetBindService => "capabilities.add",
+            Defaulted::RunAsNonRoot => "runAsNonRoot",
+            Defaulted::ReadOnlyRootFilesystem => "readOnlyRootFilesystem",
+            Defaulted::RunAsUser(_) => "runAsUser",
+            Defaulted::RunAsGroup(_) => "runAsGroup",
+        }
+    }
+}
+
+/// What a container's rules need to know about its pod.
+pub struct PodFacts<'a> {
+    pub security_context: Option<&'a Map<String, Value>>,
+    pub windows: bool,
+    /// Pod-level defaults cannot be written (Knative kinds), so
+    /// `run_as_user` / `run_as_group` go on each container.
+    pub identity_on_containers: bool,
+}
+
+/// Applies every rule of `settings` to one container's securityContext
+/// (`security_context` starts empty when the container has none) and returns
+/// the fields written, in the order they were written.
+pub fn default_container(
+    settings: &Settings,
+    pod: &PodFacts,
+    container_ports: impl Iterator<Item = i64>,
+    security_context: &mut Map<String, Value>,
+) -> Vec<Defaulted> {
+    let mut defaulted = Vec::new();
+    let level = settings.secure_pod_defaults;
+    let linux = !pod.windows;
+
+    if level != Level::Disabled && linux {
+        defaulted.extend(allow_privilege_escalation(security_context));
+        defaulted.extend(seccomp_profile(pod.security_context, security_context));
+        defaulted.extend(capabilities(container_ports, security_context));
+    }
+    if level == Level::Enabled {
+        defaulted.extend(run_as_non_root(pod.security_context, security_context));
+    }
+    if settings.read_only_root_filesystem && linux {
+        defaulted.extend(read_only_root_filesystem(security_context));
+    }
+    if pod.identity_on_containers && linux {
+        defaulted.extend(identity(settings, pod.security_context, security_context));
+    }
+    defaulted
+}
+
+/// `allowPrivilegeEscalation: false` if unset, except where the API server
+/// would refuse the pair: a privileged container, or one adding
+/// `CAP_SYS_ADMIN` (the exact string its validation compares).
+fn allow_privilege_escalation(security_context: &mut Map<String, Value>) -> Option<Defaulted> {
+    if !security_context.is_unset("allowPrivilegeEscalation") {
+        return None;
+    }
+    let privileged = security_context.bool_field("privileged") == Some(true);
+    let adds_sys_admin = security_context
+        .object_field("capabilities")
+        .strings("add")
+        .contains(&"CAP_SYS_ADMIN");
+    if privileged || adds_sys_admin {
+        return None;
+    }
+    security_context.insert("allowPrivilegeEscalation".into(), Value::Bool(false));
+    Some(Defaulted::AllowPrivilegeEscalation)
+}
+
+/// `seccompProfile.type: RuntimeDefault` on the container unless the pod or
+/// the container sets a type. A profile present with an empty type gets the
+/// type and keeps its other keys.
+fn seccomp_profile(
+    pod_security_context: Option<&Map<String, Value>>,
+    security_context: &mut Map<String, Value>,
+) -> Option<Defaulted> {
+    if seccomp_profile_type(pod_security_context).is_some()
+        || seccomp_profile_type(Some(security_context)).is_some()
+    {
+        return None;
+    }
+    match security_context.get_mut("seccompProfile") {
+        Some(Value::Object(profile)) => {
+            profile.insert("type".into(), json!("RuntimeDefault"));
+        }
+        Some(Value::Null) | None => {
+            security_context.insert("seccompProfile".into(), json!({"type": "RuntimeDefault"}));
+        }
+        // Set to something that is not a profile: the user's, left alone.
+        Some(_) => return None,
+    }
+    Some(Defaulted::SeccompProfile)
+}
+
+/// When `capabilities` is unset: drop ALL, and add NET_BIND_SERVICE back for a
+/// container that declares a port below 1024. A `capabilities` object in any
+/// form (`{}`, only `add`, `drop: []`) is the user's and is kept.
+fn capabilities(
+    container_ports: impl Iterator<Item = i64>,
+    security_context: &mut Map<String, Value>,
+) -> Vec<Defaulted> {
+    if !security_context.is_unset("capabilities") {
+        return Vec::new();
+    }
+    let binds_low_port = container_ports.into_iter().any(|port| port < 1024);
+    if binds_low_port {
+        security_context.insert(
+            "capabilities".into(),
+            json!({"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}),
+        );
+        vec![
+            Defaulted::CapabilitiesDrop,
+            Defaulted::CapabilitiesAddNetBindService,
+        ]
+    } else {
+        security_context.insert("capabilities".into(), json!({"drop": ["ALL"]}));
+        vec![Defaulted::CapabilitiesDrop]
+    }
+}
+
+/// `runAsNonRoot: true` on the container when neither the pod nor the
+/// container sets it (`enabled` only). `runAsUser`, even 0, does not matter.
+fn run_as_non_root(
+    pod_security_context: Option<&Map<String, Value>>,
+    security_context: &mut Map<String, Value>,
+) -> Option<Defaulted> {
+    if !pod_security_context.is_unset("runAsNonRoot")
+        || !security_context.is_unset("runAsNonRoot")
+    {
+        return None;
+    }
+    security_context.insert("runAsNonRoot".into(), Value::Bool(true));
+    Some(Defaulted::RunAsNonRoot)
+}
+
+/// `readOnlyRootFilesystem: true` if unset (the optional extra default).
+fn read_only_root_filesystem(security_context: &mut Map<String, Value>) -> Option<Defaulted> {
+    if !security_context.is_unset("readOnlyRootFilesystem") {
+        return None;
+    }
+    security_context.insert("readOnlyRootFilesystem".into(), Value::Bool(true));
+    Some(Defaulted::ReadOnlyRootFilesystem)
+}
+
+/// The optional fixed identity (`run_as_user`, `run_as_group`): written where
+/// neither the pod (`pod_security_context`) nor this securityContext sets it.
+/// Used for the pod-level securityContext itself with no pod context above.
+pub fn identity(
+    settings: &Settings,
+    pod_security_context: Option<&Map<String, Value>>,
+    security_context: &mut Map<String, Value>,
+) -> Vec<Defaulted> {
+    let mut defaulted = Vec::new();
+    let fields = [
+        ("runAsUser", settings.run_as_user, Defaulted::RunAsUser as fn(i64) -> Defaulted),
+        ("runAsGroup", settings.run_as_group, Defaulted::RunAsGroup),
+    ];
+    for (key, wanted, record) in fields {
+        let Some(id) = wanted else { continue };
+        if pod_security_context.is_unset(key) && security_context.is_unset(key) {
+            security_context.insert(key.into(), Value::from(id));
+            defaulted.push(record(id));
+        }
+    }
+    defaulted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(level: Level) -> Settings {
+        Settings {
+            secure_pod_defaults: level,
+            ..Settings::default()
+        }
+    }
+
+    fn linux_pod(security_context: Option<&Map<String, Value>>) -> PodFacts<'_> {
+        PodFacts {
+            security_context,
+            windows: false,
+            identity_on_containers: false,
+        }
+    }
+
+    fn object(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    fn run(
+        settings: &Settings,
+        pod: &PodFacts,
+        ports: &[i64],
+        container: Value,
+    ) -> (Value, Vec<Defaulted>) {
+        let mut security_context = object(container);
+        let defaulted = default_container(
+            settings,
+            pod,
+            ports.iter().copied(),
+            &mut security_context,
+        );
+        (Value::Object(security_context), defaulted)
+    }
+
+    #[test]
+    fn disabled_writes_nothing() {
+        let (result, defaulted) = run(&settings(Level::Disabled), &linux_pod(None), &[80], json!({}));
+        assert_eq!(result, json!({}));
+        assert!(defaulted.is_empty());
+    }
+
+    #[test]
+    fn root_allowed_writes_the_three_linux_defaults() {
+        let (result, defaulted) =
+            run(&settings(Level::RootAllowed), &linux_pod(None), &[8080], json!({}));
+        assert_eq!(
+            result,
+            json!({"allowPrivilegeEscalation": false, "seccompProfile": {"type": "RuntimeDefault"},
+                   "capabilities": {"drop": ["ALL"]}})
+        );
+        assert_eq!(
+            defaulted,
+            vec![
+                Defaulted::AllowPrivilegeEscalation,
+                Defaulted::SeccompProfile,
+                Defaulted::CapabilitiesDrop
+            ]
+        );
+    }
+
+    #[test]
+    fn enabled_adds_run_as_non_root_and_low_ports_keep_net_bind_service() {
+        let (result, _) = run(&settings(Level::Enabled), &linux_pod(None), &[8080, 443], json!({}));
+        assert_eq!(
+            result,
+            json!({"allowPrivilegeEscalation": false, "seccompProfile": {"type": "RuntimeDefault"},
+                   "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
+                   "runAsNonRoot": true})
+        );
+    }
+
+    #[test]
+    fn set_fields_are_never_changed() {
+        let container = json!({"allowPrivilegeEscalation": true, "seccompProfile": {"type": "Unconfined"},
+                               "capabilities": {}, "runAsNonRoot": false});
+        let (result, defaulted) =
+            run(&settings(Level::Enabled), &linux_pod(None), &[80], container.clone());
+        assert_eq!(result, container);
+        assert!(defaulted.is_empty());
+    }
+
+    #[test]
+    fn pod_level_values_stop_container_defaults() {
+        let pod_context = object(json!({"seccompProfile": {"type": "Unconfined"}, "runAsNonRoot": false}));
+        let (result, _) =
+            run(&settings(Level::Enabled), &linux_pod(Some(&pod_context)), &[], json!({}));
+        assert_eq!(
+            result,
+            json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}})
+        );
+    }
+
+    #[test]
+    fn an_empty_seccomp_type_is_filled_and_other_keys_kept() {
+        let pod_context = object(json!({"seccompProfile": {"type": ""}}));
+        let (result, _) = run(
+            &settings(Level::RootAllowed),
+            &linux_pod(Some(&pod_context)),
+            &[],
+            json!({"seccompProfile": {"type": "", "localhostProfile": "p.json"}, "capabilities": null}),
+        );
+        assert_eq!(result["seccompProfile"], json!({"type": "RuntimeDefault", "localhostProfile": "p.json"}));
+        assert_eq!(result["capabilities"], json!({"drop": ["ALL"]}));
+    }
+
+    #[test]
+    fn no_allow_privilege_escalation_false_where_the_api_server_refuses_it() {
+        for container in [
+            json!({"privileged": true}),
+            json!({"capabilities": {"add": ["CAP_SYS_ADMIN"]}}),
+        ] {
+            let (result, defaulted) =
+                run(&settings(Level::RootAllowed), &linux_pod(None), &[], container);
+            assert!(result.get("allowPrivilegeEscalation").is_none(), "{result}");
+            assert!(!defaulted.contains(&Defaulted::AllowPrivilegeEscalation));
+        }
+    }
+
+    #[test]
+    fn windows_pods_get_only_run_as_non_root() {
+        let pod = PodFacts {
+            security_context: None,
+            windows: true,
+            identity_on_containers: true,
+        };
+        let all_extras = Settings {
+            secure_pod_defaults: Level::Enabled,
+            run_as_user: Some(65534),
+            run_as_group: Some(65534),
+            read_only_root_filesystem: true,
+        };
+        let (result, _) = run(&all_extras, &pod, &[80], json!({}));
+        assert_eq!(result, json!({"runAsNonRoot": true}));
+    }
+
+    #[test]
+    fn extras_layer_on_any_level() {
+        let extras = Settings {
+            secure_pod_defaults: Level::Disabled,
+            run_as_user: Some(65534),
+            run_as_group: Some(1000),
+            read_only_root_filesystem: true,
+        };
+        let pod = PodFacts {
+            security_context: None,
+            windows: false,
+            identity_on_containers: true,
+        };
+        let (result, defaulted) = run(&extras, &pod, &[], json!({"runAsGroup": 5}));
+        assert_eq!(
+            result,
+            json!({"readOnlyRootFilesystem": true, "runAsUser": 65534, "runAsGroup": 5})
+        );
+        assert_eq!(
+            defaulted,
+            vec![Defaulted::ReadOnlyRootFilesystem, Defaulted::RunAsUser(65534)]
+        );
+    }
+
+    #[test]
+    fn identity_is_not_written_under_a_pod_value() {
+        let extras = Settings {
+            run_as_user: Some(65534),
+            ..Settings::default()
+        };
+        let pod_context = object(json!({"runAsUser": 1000}));
+        let mut container = Map::new();
+        assert!(identity(&extras, Some(&pod_context), &mut container).is_empty());
+    }
+}

@@ -1,0 +1,253 @@
+//! Reading and editing the request's JSON without building a tree of it.
+//!
+//! The policy needs a few parts of a large object (the pod spec, each
+//! container's securityContext) and changes even fewer. Everything else is
+//! kept as raw slices of the request text: `find` walks down a path in one
+//! pass, skipping what is not on it, and `Splicer` writes the object back out
+//! as the original text with only the changed byte ranges replaced. Fields the
+//! policy does not know, at any depth, come back byte for byte.
+
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::fmt;
+use std::marker::PhantomData;
+
+/// Deserializes the value at `path` inside the JSON object `text` as `T`,
+/// skipping every other field on the way. `Ok(None)` when a key on the path
+/// is missing or `null`.
+pub fn find<'de, T: Deserialize<'de>>(
+    text: &'de str,
+    path: &[&str],
+) -> Result<Option<T>, serde_json::Error> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let found = PathSeed::<T> {
+        path,
+        target: PhantomData,
+    }
+    .deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(found)
+}
+
+struct PathSeed<'p, T> {
+    path: &'p [&'p str],
+    target: PhantomData<T>,
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for PathSeed<'_, T> {
+    type Value = Option<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
+        if self.path.is_empty() {
+            return Option::<T>::deserialize(deserializer);
+        }
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for PathSeed<'_, T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        write!(formatter, "an object with the field \"{}\"", self.path[0])
+    }
+
+    fn visit_unit<E>(self) -> Result<Option<T>, E> {
+        Ok(None)
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Option<T>, M::Error> {
+        let (wanted, rest) = self.path.split_first().expect("path is not empty");
+        let mut found = None;
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if key.0 == *wanted {
+                // A repeated key overrides the earlier one, as in Go's decoder.
+                found = map.next_value_seed(PathSeed::<T> {
+                    path: rest,
+                    target: PhantomData,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// An object key, borrowed from the request text unless it has escapes.
+pub struct Key<'de>(pub std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(text.into()))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Key<'de>, E> {
+                Ok(Key(text.to_owned().into()))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// For `#[serde(deserialize_with)]`: keep a field as raw text, `null`
+/// included, so its position is known even when it is `null`.
+pub fn raw_even_if_null<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'de RawValue>, D::Error> {
+    <&'de RawValue>::deserialize(deserializer).map(Some)
+}
+
+/// Whether a raw value is JSON `null` (an unset field, for Kubernetes).
+pub fn is_null(raw: &RawValue) -> bool {
+    raw.get() == "null"
+}
+
+/// Byte ranges of one text, replaced by new text.
+#[derive(Debug, Default)]
+pub struct Splicer {
+    edits: Vec<Edit>,
+}
+
+#[derive(Debug)]
+struct Edit {
+    start: usize,
+    end: usize,
+    text: String,
+}
+
+impl Splicer {
+    pub fn is_empty(&self) -> bool {
+        self.edits.is_empty()
+    }
+
+    /// Replaces `old`, a raw value borrowed from `base`, with `text`.
+    pub fn replace(&mut self, base: &str, old: &RawValue, text: String) {
+        let start = offset(base, old.get());
+        self.edits.push(Edit {
+            start,
+            end: start + old.get().len(),
+            text,
+        });
+    }
+
+    /// Adds `"key":value` to the object `object`, a raw value borrowed from
+    /// `base`, just before its closing brace.
+    pub fn add_field(&mut self, base: &str, object: &RawValue, key: &str, value: String) {
+        let object_text = object.get();
+        let closing_brace = offset(base, object_text) + object_text.len() - 1;
+        let is_empty = object_text[1..object_text.len() - 1].trim().is_empty();
+        let separator = if is_empty { "" } else { "," };
+        self.insert(closing_brace, format!("{separator}\"{key}\":{value}"));
+    }
+
+    /// Adds `,"key":value` right after `sibling`, a raw value of a field of
+    /// the object that gets the new field.
+    pub fn add_field_after(&mut self, base: &str, sibling: &RawValue, key: &str, value: String) {
+        let position = offset(base, sibling.get()) + sibling.get().len();
+        self.insert(position, format!(",\"{key}\":{value}"));
+    }
+
+    fn insert(&mut self, position: usize, text: String) {
+        self.edits.push(Edit {
+            start: position,
+            end: position,
+            text,
+        });
+    }
+
+    /// `base` with every edit applied.
+    pub fn apply(mut self, base: &str) -> String {
+        self.edits.sort_by_key(|edit| (edit.start, edit.end));
+        let added: usize = self.edits.iter().map(|edit| edit.text.len()).sum();
+        let mut out = String::with_capacity(base.len() + added);
+        let mut copied_up_to = 0;
+        for edit in &self.edits {
+            debug_assert!(edit.start >= copied_up_to, "edits overlap");
+            out.push_str(&base[copied_up_to..edit.start]);
+            out.push_str(&edit.text);
+            copied_up_to = edit.end;
+        }
+        out.push_str(&base[copied_up_to..]);
+        out
+    }
+}
+
+/// Where `part`, a slice borrowed from `base`, starts in `base`.
+fn offset(base: &str, part: &str) -> usize {
+    let start = part.as_ptr() as usize - base.as_ptr() as usize;
+    debug_assert!(start + part.len() <= base.len(), "not a slice of base");
+    start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn find_walks_a_path_and_skips_the_rest() {
+        let text = r#"{"a": [1, {"x": 2}], "spec": {"template": {"spec": {"n": 3}}, "z": "q"}}"#;
+        let found: Option<Value> = find(text, &["spec", "template", "spec"]).unwrap();
+        assert_eq!(found, Some(json!({"n": 3})));
+        let missing: Option<Value> = find(text, &["spec", "nothing"]).unwrap();
+        assert_eq!(missing, None);
+        let whole: Option<Value> = find(text, &[]).unwrap();
+        assert_eq!(whole.unwrap()["spec"]["z"], "q");
+    }
+
+    #[test]
+    fn find_treats_null_as_missing_and_refuses_non_objects() {
+        let found: Option<Value> = find(r#"{"spec": null}"#, &["spec", "x"]).unwrap();
+        assert_eq!(found, None);
+        let error = find::<Value>(r#"{"spec": "text"}"#, &["spec", "x"]).unwrap_err();
+        assert!(error.to_string().contains("expected an object with the field \"x\""));
+    }
+
+    #[test]
+    fn find_takes_the_last_of_repeated_keys() {
+        let found: Option<Value> = find(r#"{"a": 1, "a": 2}"#, &["a"]).unwrap();
+        assert_eq!(found, Some(json!(2)));
+    }
+
+    #[test]
+    fn find_reads_escaped_keys() {
+        let found: Option<Value> = find(r#"{"sp\u0065c": 5}"#, &["spec"]).unwrap();
+        assert_eq!(found, Some(json!(5)));
+    }
+
+    #[test]
+    fn splicer_replaces_and_inserts_keeping_everything_else() {
+        let base = r#"{"keep": {"deep": [1,2]}, "sc": {"a": 1}, "c": {"name": "x" }, "e": {}}"#;
+        #[derive(Deserialize)]
+        struct View<'a> {
+            #[serde(borrow)]
+            sc: &'a RawValue,
+            #[serde(borrow)]
+            c: &'a RawValue,
+            #[serde(borrow)]
+            e: &'a RawValue,
+            #[serde(borrow)]
+            keep: &'a RawValue,
+        }
+        let view: View = serde_json::from_str(base).unwrap();
+        let mut splicer = Splicer::default();
+        splicer.replace(base, view.sc, r#"{"a":1,"b":2}"#.to_string());
+        splicer.add_field(base, view.c, "securityContext", "{}".to_string());
+        splicer.add_field(base, view.e, "k", "true".to_string());
+        splicer.add_field_after(base, view.keep, "after", "0".to_string());
+        let out: Value = serde_json::from_str(&splicer.apply(base)).unwrap();
+        assert_eq!(
+            out,
+            json!({"keep": {"deep": [1,2]}, "after": 0, "sc": {"a": 1, "b": 2},
+                   "c": {"name": "x", "securityContext": {}}, "e": {"k": true}})
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! secure-pod-defaults: Knative Serving's secure pod defaults for every
+//! workload, as a Kubewarden policy.
+//!
+//! The waPC glue only: `validate` reads the request, finds the pod spec,
+//! defaults it and answers (see `admission`); `validate_settings` refuses bad
+//! settings with a sentence naming the key.
+
+pub mod admission;
+pub mod carriers;
+pub mod defaults;
+pub mod insecure;
+pub mod json;
+pub mod podspec;
+pub mod request;
+pub mod response;
+pub mod settings;
+
+use kubewarden_policy_sdk::logging;
+use kubewarden_policy_sdk::settings::SettingsValidationResponse;
+use kubewarden_policy_sdk::wapc_guest as guest;
+use slog::{Logger, debug, o, warn};
+use std::sync::LazyLock;
+
+use guest::prelude::*;
+
+static LOG: LazyLock<Logger> = LazyLock::new(|| {
+    Logger::root(
+        logging::KubewardenDrain::new(),
+        o!("policy" => "secure-pod-defaults"),
+    )
+});
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wapc_init() {
+    register_function("validate", validate);
+    register_function("validate_settings", validate_settings);
+    register_function("protocol_version", kubewarden_policy_sdk::protocol_version_guest);
+}
+
+fn validate(payload: &[u8]) -> CallResult {
+    let response = admission::evaluate(payload);
+    if let Some(message) = response.message.as_deref() {
+        debug!(LOG, "request rejected"; "message" => message);
+    } else if response.mutated_object.is_some() {
+        debug!(LOG, "securityContext defaulted"; "warnings" => response.warnings.join("; "));
+    }
+    Ok(response.to_json())
+}
+
+fn validate_settings(payload: &[u8]) -> CallResult {
+    let answer = match settings::Settings::from_json(payload) {
+        Ok(_) => SettingsValidationResponse {
+            valid: true,
+            message: None,
+        },
+        Err(message) => {
+            warn!(LOG, "settings refused"; "reason" => &message);
+            SettingsValidationResponse {
+                valid: false,
+                message: Some(message),
+            }
+        }
+    };
+    Ok(serde_json::to_vec(&answer)?)
+}

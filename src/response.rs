@@ -1,0 +1,262 @@
+//! The answer to the host: accept, accept with a mutated object, or reject;
+//! and the warnings that say what was defaulted where.
+//!
+//! The JSON is written by hand because the mutated object is already JSON
+//! text (the request's own text with the edits spliced in): parsing it into a
+//! tree only to write it out again would double the cost of a mutation.
+
+use crate::defaults::Defaulted;
+use serde_json::Value;
+use std::fmt::Write;
+
+#[derive(Debug, Default, PartialEq)]
+pub struct Response {
+    pub accepted: bool,
+    pub message: Option<String>,
+    pub code: Option<u16>,
+    /// The whole object after defaulting, as JSON text.
+    pub mutated_object: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Response {
+    pub fn accept() -> Response {
+        Response {
+            accepted: true,
+            ..Response::default()
+        }
+    }
+
+    pub fn reject(message: String) -> Response {
+        Response {
+            accepted: false,
+            message: Some(message),
+            ..Response::default()
+        }
+    }
+
+    /// The `ValidationResponse` the Kubewarden host reads (snake_case keys,
+    /// absent values as `null`, as the SDK writes them).
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = String::with_capacity(
+            128 + self.mutated_object.as_ref().map_or(0, String::len)
+                + self.warnings.iter().map(|w| w.len() + 3).sum::<usize>(),
+        );
+        out.push_str("{\"accepted\":");
+        out.push_str(if self.accepted { "true" } else { "false" });
+        out.push_str(",\"message\":");
+        push_json(&mut out, self.message.as_deref().map(Value::from));
+        out.push_str(",\"code\":");
+        push_json(&mut out, self.code.map(Value::from));
+        out.push_str(",\"mutated_object\":");
+        out.push_str(self.mutated_object.as_deref().unwrap_or("null"));
+        out.push_str(",\"audit_annotations\":null,\"warnings\":");
+        if self.warnings.is_empty() {
+            out.push_str("null");
+        } else {
+            out.push_str(&serde_json::to_string(&self.warnings).unwrap_or_default());
+        }
+        out.push('}');
+        out.into_bytes()
+    }
+}
+
+fn push_json(out: &mut String, value: Option<Value>) {
+    match value {
+        Some(value) => out.push_str(&value.to_string()),
+        None => out.push_str("null"),
+    }
+}
+
+/// What the policy did to, or found in, one securityContext.
+#[derive(Debug, PartialEq)]
+pub struct Report {
+    /// `spec.template.spec.containers[0]`, or `spec.securityContext` for the
+    /// pod level.
+    pub path: String,
+    /// The container's name; `None` for the pod level.
+    pub container: Option<String>,
+    pub defaulted: Vec<Defaulted>,
+    /// Insecure values the user set and defaulting kept.
+    pub insecure: Vec<String>,
+}
+
+/// The API server truncates a warning over 256 characters; about 120 keeps a
+/// warning on one line of a terminal (the common 3-field line of a Pod is 121).
+const SHORT_WARNING: usize = 128;
+const MAX_WARNING: usize = 250;
+/// The API server may drop warnings past a total size: past this many
+/// lines the rest is summarised in one.
+const MAX_WARNINGS: usize = 8;
+
+/// The warnings for a set of reports: one line per defaulted securityContext
+/// and one per container left insecure, at most `MAX_WARNINGS` lines.
+pub fn warnings(reports: &[Report]) -> Vec<String> {
+    let mut lines: Vec<(bool, String)> = Vec::new();
+    for report in reports {
+        let subject = match &report.container {
+            Some(name) => format!("{} \"{}\"", report.path, shorten(name, 63)),
+            None => report.path.clone(),
+        };
+        if !report.defaulted.is_empty() {
+            lines.push((true, defaulted_line(&subject, &report.defaulted)));
+        }
+        if !report.insecure.is_empty() {
+            let line = format!("{subject}: left insecure: {}", report.insecure.join(", "));
+            lines.push((false, shorten(&line, MAX_WARNING)));
+        }
+    }
+    if lines.len() <= MAX_WARNINGS {
+        return lines.into_iter().map(|(_, line)| line).collect();
+    }
+    let rest = &lines[MAX_WARNINGS - 1..];
+    let defaulted = rest.iter().filter(|(is_default, _)| *is_default).count();
+    let insecure = rest.len() - defaulted;
+    let mut kept: Vec<String> = lines[..MAX_WARNINGS - 1]
+        .iter()
+        .map(|(_, line)| line.clone())
+        .collect();
+    kept.push(format!(
+        "and {} more: {defaulted} securityContexts defaulted, {insecure} containers left insecure",
+        rest.len()
+    ));
+    kept
+}
+
+/// `subject: defaulted field=value, ...`, or with the field names alone when
+/// that is too long (the values are the level's, documented in the README).
+fn defaulted_line(subject: &str, defaulted: &[Defaulted]) -> String {
+    let described: Vec<String> = defaulted.iter().map(|field| field.describe()).collect();
+    let line = format!("{subject}: defaulted {}", described.join(", "));
+    if line.len() <= SHORT_WARNING {
+        return line;
+    }
+    let mut fields: Vec<&str> = Vec::new();
+    for field in defaulted {
+        // capabilities.add only ever comes with capabilities.drop: one name.
+        if !fields.contains(&field.field()) && *field != Defaulted::CapabilitiesAddNetBindService {
+            fields.push(field.field());
+        }
+    }
+    let line = format!("{subject}: defaulted {}", fields.join(", "));
+    shorten(&line, MAX_WARNING)
+}
+
+/// `text` cut to at most `limit` characters, marked with "…" when cut.
+fn shorten(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(limit - 1).collect();
+    let _ = write!(cut, "…");
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Defaulted::*;
+
+    fn report(path: &str, name: &str, defaulted: Vec<Defaulted>, insecure: Vec<&str>) -> Report {
+        Report {
+            path: path.to_string(),
+            container: Some(name.to_string()),
+            defaulted,
+            insecure: insecure.into_iter().map(String::from).collect(),
+        }
+    }
+
+    #[test]
+    fn a_response_is_the_sdk_shape() {
+        let response = Response {
+            accepted: true,
+            mutated_object: Some(r#"{"kind":"Pod"}"#.to_string()),
+            warnings: vec!["a \"quoted\" warning".to_string()],
+            ..Response::default()
+        };
+        let value: Value = serde_json::from_slice(&response.to_json()).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"accepted": true, "message": null, "code": null,
+                "mutated_object": {"kind": "Pod"}, "audit_annotations": null,
+                "warnings": ["a \"quoted\" warning"]})
+        );
+        let rejected: Value =
+            serde_json::from_slice(&Response::reject("no \"way\"".into()).to_json()).unwrap();
+        assert_eq!(rejected["accepted"], false);
+        assert_eq!(rejected["message"], "no \"way\"");
+        assert_eq!(rejected["warnings"], Value::Null);
+    }
+
+    #[test]
+    fn a_short_warning_keeps_the_values() {
+        let lines = warnings(&[report(
+            "spec.containers[0]",
+            "app",
+            vec![AllowPrivilegeEscalation, SeccompProfile, CapabilitiesDrop],
+            vec![],
+        )]);
+        assert_eq!(
+            lines,
+            vec![
+                "spec.containers[0] \"app\": defaulted allowPrivilegeEscalation=false, \
+                 seccompProfile=RuntimeDefault, capabilities.drop=[ALL]"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_long_warning_keeps_the_field_names() {
+        let lines = warnings(&[report(
+            "spec.template.spec.containers[0]",
+            "app",
+            vec![
+                AllowPrivilegeEscalation,
+                SeccompProfile,
+                CapabilitiesDrop,
+                CapabilitiesAddNetBindService,
+                RunAsNonRoot,
+            ],
+            vec![],
+        )]);
+        assert_eq!(
+            lines,
+            vec![
+                "spec.template.spec.containers[0] \"app\": defaulted allowPrivilegeEscalation, \
+                 seccompProfile, capabilities, runAsNonRoot"
+            ]
+        );
+        assert!(lines[0].len() <= SHORT_WARNING);
+    }
+
+    #[test]
+    fn many_containers_are_summarised() {
+        let reports: Vec<Report> = (0..12)
+            .map(|index| {
+                report(
+                    &format!("spec.containers[{index}]"),
+                    "c",
+                    vec![AllowPrivilegeEscalation],
+                    if index == 11 { vec!["privileged=true"] } else { vec![] },
+                )
+            })
+            .collect();
+        let lines = warnings(&reports);
+        assert_eq!(lines.len(), MAX_WARNINGS);
+        assert_eq!(
+            lines[MAX_WARNINGS - 1],
+            "and 6 more: 5 securityContexts defaulted, 1 containers left insecure"
+        );
+    }
+
+    #[test]
+    fn the_pod_level_has_no_name() {
+        let lines = warnings(&[Report {
+            path: "spec.securityContext".to_string(),
+            container: None,
+            defaulted: vec![RunAsUser(65534), RunAsGroup(65534)],
+            insecure: vec![],
+        }]);
+        assert_eq!(lines, vec!["spec.securityContext: defaulted runAsUser=65534, runAsGroup=65534"]);
+    }
+}
