@@ -49,11 +49,12 @@ pub fn admit(settings: &Settings, request: &Request) -> Response {
     let Some(object) = request.object.filter(|object| !json::is_null(object)) else {
         return Response::accept();
     };
+    if request.operation == "CREATE" && made_from_a_defaulted_template(carrier, object) {
+        return Response::accept();
+    }
     let scope = match (request.operation.as_ref(), request.sub_resource.as_ref()) {
         ("CREATE", "") => Scope::Everything,
-        ("UPDATE", "ephemeralcontainers") if carrier.kind == "Pod" => {
-            Scope::NewEphemeralContainers
-        }
+        ("UPDATE", "ephemeralcontainers") if carrier.kind == "Pod" => Scope::NewEphemeralContainers,
         ("UPDATE", "") if !carrier.immutable => {
             match template_changed(carrier, object, request.old_object) {
                 Ok(true) => Scope::Everything,
@@ -83,6 +84,37 @@ pub fn admit(settings: &Settings, request: &Request) -> Response {
         },
         Err(message) => Response::reject(message),
     }
+}
+
+/// A ReplicaSet made by a Deployment, a Job made by a CronJob, a Revision
+/// made by a Configuration: its owner's template, which this policy
+/// defaulted, is the source of truth. Changing the copy would make the
+/// owner's controller see a template that differs from its own and create
+/// another copy, again and again; the Pods it creates are defaulted instead.
+fn made_from_a_defaulted_template(carrier: &Carrier, object: &RawValue) -> bool {
+    #[derive(serde::Deserialize)]
+    struct OwnerReference<'a> {
+        #[serde(borrow, default)]
+        kind: std::borrow::Cow<'a, str>,
+        #[serde(rename = "apiVersion", borrow, default)]
+        api_version: std::borrow::Cow<'a, str>,
+        #[serde(default)]
+        controller: Option<bool>,
+    }
+    if carrier.kind == "Pod" {
+        return false;
+    }
+    let owners = json::find::<Vec<OwnerReference>>(object.get(), &["metadata", "ownerReferences"])
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    owners.iter().any(|owner| {
+        let group = owner
+            .api_version
+            .rsplit_once('/')
+            .map_or("", |(group, _)| group);
+        owner.controller == Some(true) && carriers::carrier(group, &owner.kind).is_some()
+    })
 }
 
 /// Whether an UPDATE changes the pod template (its metadata or spec).
@@ -122,7 +154,10 @@ fn ephemeral_names(
     Ok(names)
 }
 
-fn read_template<'a>(carrier: &Carrier, object: &'a RawValue) -> Result<PodTemplateView<'a>, String> {
+fn read_template<'a>(
+    carrier: &Carrier,
+    object: &'a RawValue,
+) -> Result<PodTemplateView<'a>, String> {
     json::find::<PodTemplateView>(object.get(), carrier.template_path)
         .map(Option::unwrap_or_default)
         .map_err(|error| {
@@ -177,7 +212,8 @@ fn default_object(
     for list in ContainerList::ALL {
         for (index, raw) in spec.list(list).iter().enumerate() {
             let path = format!("{spec_path}.{}[{index}]", list.field());
-            let container = podspec::container(raw).map_err(|message| format!("{path}: {message}"))?;
+            let container =
+                podspec::container(raw).map_err(|message| format!("{path}: {message}"))?;
             if let Some(existing) = only_ephemeral {
                 let is_new = list == ContainerList::EphemeralContainers
                     && !existing.iter().any(|name| name == container.name());

@@ -34,7 +34,10 @@ static LOG: LazyLock<Logger> = LazyLock::new(|| {
 pub extern "C" fn wapc_init() {
     register_function("validate", validate);
     register_function("validate_settings", validate_settings);
-    register_function("protocol_version", kubewarden_policy_sdk::protocol_version_guest);
+    register_function(
+        "protocol_version",
+        kubewarden_policy_sdk::protocol_version_guest,
+    );
 }
 
 fn validate(payload: &[u8]) -> CallResult {

@@ -95,8 +95,10 @@ pub fn warnings(reports: &[Report]) -> Vec<String> {
     let mut lines: Vec<(bool, String)> = Vec::new();
     for report in reports {
         let subject = match &report.container {
-            Some(name) => format!("{} \"{}\"", report.path, shorten(name, 63)),
-            None => report.path.clone(),
+            Some(name) if !name.is_empty() => {
+                format!("{} \"{}\"", report.path, shorten(name, 63))
+            }
+            _ => report.path.clone(),
         };
         if !report.defaulted.is_empty() {
             lines.push((true, defaulted_line(&subject, &report.defaulted)));
@@ -117,10 +119,18 @@ pub fn warnings(reports: &[Report]) -> Vec<String> {
         .map(|(_, line)| line.clone())
         .collect();
     kept.push(format!(
-        "and {} more: {defaulted} securityContexts defaulted, {insecure} containers left insecure",
-        rest.len()
+        "and {} more: {} defaulted, {} left insecure",
+        rest.len(),
+        count(defaulted, "securityContext"),
+        count(insecure, "container"),
     ));
     kept
+}
+
+/// `3 containers`, `1 container`.
+fn count(number: usize, noun: &str) -> String {
+    let plural = if number == 1 { "" } else { "s" };
+    format!("{number} {noun}{plural}")
 }
 
 /// `subject: defaulted field=value, ...`, or with the field names alone when
@@ -237,7 +247,11 @@ mod tests {
                     &format!("spec.containers[{index}]"),
                     "c",
                     vec![AllowPrivilegeEscalation],
-                    if index == 11 { vec!["privileged=true"] } else { vec![] },
+                    if index == 11 {
+                        vec!["privileged=true"]
+                    } else {
+                        vec![]
+                    },
                 )
             })
             .collect();
@@ -245,7 +259,7 @@ mod tests {
         assert_eq!(lines.len(), MAX_WARNINGS);
         assert_eq!(
             lines[MAX_WARNINGS - 1],
-            "and 6 more: 5 securityContexts defaulted, 1 containers left insecure"
+            "and 6 more: 5 securityContexts defaulted, 1 container left insecure"
         );
     }
 
@@ -257,6 +271,9 @@ mod tests {
             defaulted: vec![RunAsUser(65534), RunAsGroup(65534)],
             insecure: vec![],
         }]);
-        assert_eq!(lines, vec!["spec.securityContext: defaulted runAsUser=65534, runAsGroup=65534"]);
+        assert_eq!(
+            lines,
+            vec!["spec.securityContext: defaulted runAsUser=65534, runAsGroup=65534"]
+        );
     }
 }

@@ -261,7 +261,9 @@ mod tests {
              the settings are: secure_pod_defaults, run_as_user, run_as_group, \
              read_only_root_filesystem"
         );
-        assert!(refusal(json!({"zzz": 1, "aaa": 2})).starts_with("unknown settings \"aaa\", \"zzz\";"));
+        assert!(
+            refusal(json!({"zzz": 1, "aaa": 2})).starts_with("unknown settings \"aaa\", \"zzz\";")
+        );
     }
 
     #[test]
