@@ -133,7 +133,10 @@ mod tests {
     #[test]
     fn kinds_are_matched_with_their_group() {
         assert_eq!(carrier("apps", "Deployment").unwrap().kind, "Deployment");
-        assert!(carrier("", "Service").is_none(), "a core Service carries no pods");
+        assert!(
+            carrier("", "Service").is_none(),
+            "a core Service carries no pods"
+        );
         assert!(carrier("serving.knative.dev", "Service").unwrap().knative);
         assert!(carrier("", "ConfigMap").is_none());
     }

@@ -178,8 +178,7 @@ fn run_as_non_root(
     pod_security_context: Option<&Map<String, Value>>,
     security_context: &mut Map<String, Value>,
 ) -> Option<Defaulted> {
-    if !pod_security_context.is_unset("runAsNonRoot")
-        || !security_context.is_unset("runAsNonRoot")
+    if !pod_security_context.is_unset("runAsNonRoot") || !security_context.is_unset("runAsNonRoot")
     {
         return None;
     }
@@ -206,7 +205,11 @@ pub fn identity(
 ) -> Vec<Defaulted> {
     let mut defaulted = Vec::new();
     let fields = [
-        ("runAsUser", settings.run_as_user, Defaulted::RunAsUser as fn(i64) -> Defaulted),
+        (
+            "runAsUser",
+            settings.run_as_user,
+            Defaulted::RunAsUser as fn(i64) -> Defaulted,
+        ),
         ("runAsGroup", settings.run_as_group, Defaulted::RunAsGroup),
     ];
     for (key, wanted, record) in fields {
@@ -249,26 +252,31 @@ mod tests {
         container: Value,
     ) -> (Value, Vec<Defaulted>) {
         let mut security_context = object(container);
-        let defaulted = default_container(
-            settings,
-            pod,
-            ports.iter().copied(),
-            &mut security_context,
-        );
+        let defaulted =
+            default_container(settings, pod, ports.iter().copied(), &mut security_context);
         (Value::Object(security_context), defaulted)
     }
 
     #[test]
     fn disabled_writes_nothing() {
-        let (result, defaulted) = run(&settings(Level::Disabled), &linux_pod(None), &[80], json!({}));
+        let (result, defaulted) = run(
+            &settings(Level::Disabled),
+            &linux_pod(None),
+            &[80],
+            json!({}),
+        );
         assert_eq!(result, json!({}));
         assert!(defaulted.is_empty());
     }
 
     #[test]
     fn root_allowed_writes_the_three_linux_defaults() {
-        let (result, defaulted) =
-            run(&settings(Level::RootAllowed), &linux_pod(None), &[8080], json!({}));
+        let (result, defaulted) = run(
+            &settings(Level::RootAllowed),
+            &linux_pod(None),
+            &[8080],
+            json!({}),
+        );
         assert_eq!(
             result,
             json!({"allowPrivilegeEscalation": false, "seccompProfile": {"type": "RuntimeDefault"},
@@ -286,7 +294,12 @@ mod tests {
 
     #[test]
     fn enabled_adds_run_as_non_root_and_low_ports_keep_net_bind_service() {
-        let (result, _) = run(&settings(Level::Enabled), &linux_pod(None), &[8080, 443], json!({}));
+        let (result, _) = run(
+            &settings(Level::Enabled),
+            &linux_pod(None),
+            &[8080, 443],
+            json!({}),
+        );
         assert_eq!(
             result,
             json!({"allowPrivilegeEscalation": false, "seccompProfile": {"type": "RuntimeDefault"},
@@ -299,17 +312,26 @@ mod tests {
     fn set_fields_are_never_changed() {
         let container = json!({"allowPrivilegeEscalation": true, "seccompProfile": {"type": "Unconfined"},
                                "capabilities": {}, "runAsNonRoot": false});
-        let (result, defaulted) =
-            run(&settings(Level::Enabled), &linux_pod(None), &[80], container.clone());
+        let (result, defaulted) = run(
+            &settings(Level::Enabled),
+            &linux_pod(None),
+            &[80],
+            container.clone(),
+        );
         assert_eq!(result, container);
         assert!(defaulted.is_empty());
     }
 
     #[test]
     fn pod_level_values_stop_container_defaults() {
-        let pod_context = object(json!({"seccompProfile": {"type": "Unconfined"}, "runAsNonRoot": false}));
-        let (result, _) =
-            run(&settings(Level::Enabled), &linux_pod(Some(&pod_context)), &[], json!({}));
+        let pod_context =
+            object(json!({"seccompProfile": {"type": "Unconfined"}, "runAsNonRoot": false}));
+        let (result, _) = run(
+            &settings(Level::Enabled),
+            &linux_pod(Some(&pod_context)),
+            &[],
+            json!({}),
+        );
         assert_eq!(
             result,
             json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}})
@@ -325,7 +347,10 @@ mod tests {
             &[],
             json!({"seccompProfile": {"type": "", "localhostProfile": "p.json"}, "capabilities": null}),
         );
-        assert_eq!(result["seccompProfile"], json!({"type": "RuntimeDefault", "localhostProfile": "p.json"}));
+        assert_eq!(
+            result["seccompProfile"],
+            json!({"type": "RuntimeDefault", "localhostProfile": "p.json"})
+        );
         assert_eq!(result["capabilities"], json!({"drop": ["ALL"]}));
     }
 
@@ -335,8 +360,12 @@ mod tests {
             json!({"privileged": true}),
             json!({"capabilities": {"add": ["CAP_SYS_ADMIN"]}}),
         ] {
-            let (result, defaulted) =
-                run(&settings(Level::RootAllowed), &linux_pod(None), &[], container);
+            let (result, defaulted) = run(
+                &settings(Level::RootAllowed),
+                &linux_pod(None),
+                &[],
+                container,
+            );
             assert!(result.get("allowPrivilegeEscalation").is_none(), "{result}");
             assert!(!defaulted.contains(&Defaulted::AllowPrivilegeEscalation));
         }
@@ -379,7 +408,10 @@ mod tests {
         );
         assert_eq!(
             defaulted,
-            vec![Defaulted::ReadOnlyRootFilesystem, Defaulted::RunAsUser(65534)]
+            vec![
+                Defaulted::ReadOnlyRootFilesystem,
+                Defaulted::RunAsUser(65534)
+            ]
         );
     }
 

@@ -65,12 +65,7 @@ mod tests {
     use serde_json::json;
 
     fn findings(level: Level, pod: Value, container: Value) -> Vec<String> {
-        container_findings(
-            level,
-            pod.as_object(),
-            false,
-            container.as_object(),
-        )
+        container_findings(level, pod.as_object(), false, container.as_object())
     }
 
     #[test]
@@ -83,7 +78,8 @@ mod tests {
     #[test]
     fn user_values_that_stay_insecure_are_listed() {
         let pod = json!({"seccompProfile": {"type": "Unconfined"}, "runAsNonRoot": false});
-        let container = json!({"privileged": true, "capabilities": {"add": ["SYS_ADMIN", "NET_BIND_SERVICE"]}});
+        let container =
+            json!({"privileged": true, "capabilities": {"add": ["SYS_ADMIN", "NET_BIND_SERVICE"]}});
         assert_eq!(
             findings(Level::Enabled, pod.clone(), container.clone()),
             vec![
@@ -95,7 +91,10 @@ mod tests {
                 "runAsNonRoot=false"
             ]
         );
-        assert_eq!(findings(Level::RootAllowed, pod.clone(), container.clone()).len(), 5);
+        assert_eq!(
+            findings(Level::RootAllowed, pod.clone(), container.clone()).len(),
+            5
+        );
         assert!(findings(Level::Disabled, pod, container).is_empty());
     }
 

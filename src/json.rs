@@ -208,7 +208,11 @@ mod tests {
         let found: Option<Value> = find(r#"{"spec": null}"#, &["spec", "x"]).unwrap();
         assert_eq!(found, None);
         let error = find::<Value>(r#"{"spec": "text"}"#, &["spec", "x"]).unwrap_err();
-        assert!(error.to_string().contains("expected an object with the field \"x\""));
+        assert!(
+            error
+                .to_string()
+                .contains("expected an object with the field \"x\"")
+        );
     }
 
     #[test]

@@ -223,9 +223,10 @@ mod tests {
 
     #[test]
     fn a_port_without_a_number_counts_as_zero() {
-        let raw: &RawValue =
-            serde_json::from_str(r#"{"name": "a", "ports": [{"containerPort": 8080}, {"protocol": "UDP"}]}"#)
-                .unwrap();
+        let raw: &RawValue = serde_json::from_str(
+            r#"{"name": "a", "ports": [{"containerPort": 8080}, {"protocol": "UDP"}]}"#,
+        )
+        .unwrap();
         let view = container(raw).unwrap();
         assert_eq!(view.container_ports().collect::<Vec<_>>(), vec![8080, 0]);
     }

@@ -88,7 +88,17 @@ mod tests {
 
     #[test]
     fn unreadable_payloads_are_explained() {
-        assert!(parse(b"{").err().unwrap().starts_with("the admission request cannot be read: "));
-        assert!(parse(b"{}").err().unwrap().contains("missing field `request`"));
+        assert!(
+            parse(b"{")
+                .err()
+                .unwrap()
+                .starts_with("the admission request cannot be read: ")
+        );
+        assert!(
+            parse(b"{}")
+                .err()
+                .unwrap()
+                .contains("missing field `request`")
+        );
     }
 }
