@@ -191,17 +191,18 @@ fn default_object(
     let mut splicer = Splicer::default();
     let mut reports = Vec::new();
 
-    if only_ephemeral.is_none() && !carrier.knative && !windows {
-        if let Some(report) = default_pod_identity(
+    let pod_level_writable = only_ephemeral.is_none() && !carrier.knative && !windows;
+    if pod_level_writable
+        && let Some(report) = default_pod_identity(
             carrier,
             settings,
             object,
             &spec,
             &mut pod_security_context,
             &mut splicer,
-        )? {
-            reports.push(report);
-        }
+        )?
+    {
+        reports.push(report);
     }
 
     let pod = PodFacts {
