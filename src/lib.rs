@@ -7,6 +7,7 @@
 
 pub mod admission;
 pub mod carriers;
+pub mod checks;
 pub mod defaults;
 pub mod insecure;
 pub mod json;
@@ -14,6 +15,7 @@ pub mod podspec;
 pub mod request;
 pub mod response;
 pub mod settings;
+pub mod violation;
 
 use kubewarden_policy_sdk::logging;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;

@@ -1,0 +1,97 @@
+//! Privilege Escalation: every container must set
+//! `securityContext.allowPrivilegeEscalation: false` (unset means allowed).
+//! Mirrors PSA's `check_allowPrivilegeEscalation.go` (restricted, v1.8;
+//! v1.25 exempts pods with `spec.os.name: windows`).
+
+use super::pod::{PodView, wrong_type};
+use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::violation::Violation;
+use serde_json::Value;
+
+const CONTROL: &str = "Privilege Escalation";
+
+pub(super) const CHECK: Check = Check {
+    id: "allowPrivilegeEscalation",
+    control: CONTROL,
+    level: PssLevel::Restricted,
+    versions: &[
+        VersionedCheck::new(PssVersion::v1(8), allow_privilege_escalation_1_8),
+        VersionedCheck::new(PssVersion::v1(25), allow_privilege_escalation_1_25),
+    ],
+};
+
+fn allow_privilege_escalation_1_8(pod: &PodView<'_>) -> Vec<Violation> {
+    pod.containers()
+        .iter()
+        .filter_map(|container| {
+            let actual = match container.security_context_field("allowPrivilegeEscalation") {
+                Some(Value::Bool(false)) => return None,
+                Some(Value::Bool(true)) => "true".to_owned(),
+                Some(other) => wrong_type(other, "a boolean"),
+                None => "unset".to_owned(),
+            };
+            Some(container.violation(
+                "securityContext.allowPrivilegeEscalation",
+                "false",
+                actual,
+                CONTROL,
+            ))
+        })
+        .collect()
+}
+
+fn allow_privilege_escalation_1_25(pod: &PodView<'_>) -> Vec<Violation> {
+    if pod.is_windows() {
+        return Vec::new();
+    }
+    allow_privilege_escalation_1_8(pod)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{at, paths, restricted, restricted_pod};
+    use super::super::{PssLevel, PssVersion};
+    use serde_json::json;
+
+    #[test]
+    fn privilege_escalation_must_be_explicitly_false() {
+        assert!(restricted(&restricted_pod()).is_empty());
+
+        let mut spec = restricted_pod();
+        spec["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = json!(true);
+        spec["containers"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "sidecar",
+            "securityContext": {"capabilities": {"drop": ["ALL"]}}}));
+        let found = restricted(&spec);
+        assert_eq!(
+            paths(&found),
+            [
+                "spec.containers[0].securityContext.allowPrivilegeEscalation",
+                "spec.containers[1].securityContext.allowPrivilegeEscalation",
+            ]
+        );
+        assert_eq!(
+            found[1].to_string(),
+            "spec.containers[1] \"sidecar\": securityContext.allowPrivilegeEscalation must be false (is unset)"
+        );
+        // Not a restricted rule before 1.8, nor a baseline one.
+        assert!(at(PssLevel::Restricted, PssVersion::v1(7), &spec).is_empty());
+        assert!(at(PssLevel::Baseline, PssVersion::LATEST, &spec).is_empty());
+    }
+
+    #[test]
+    fn windows_pods_are_exempt_from_1_25() {
+        let spec = json!({"os": {"name": "windows"}, "securityContext": {"runAsNonRoot": true},
+            "containers": [{"name": "iis"}]});
+        assert!(at(PssLevel::Restricted, PssVersion::v1(25), &spec).is_empty());
+        let linux = json!({"os": {"name": "linux"}, "securityContext": {"runAsNonRoot": true,
+            "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{"name": "app", "securityContext": {"capabilities": {"drop": ["ALL"]}}}]});
+        assert_eq!(
+            paths(&at(PssLevel::Restricted, PssVersion::v1(25), &linux)),
+            ["spec.containers[0].securityContext.allowPrivilegeEscalation"]
+        );
+    }
+}

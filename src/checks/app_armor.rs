@@ -1,0 +1,148 @@
+//! AppArmor: a pod may not turn the default AppArmor profile off. Mirrors
+//! PSA's `check_appArmorProfile.go` (baseline, v1.0). PSA has one version of
+//! this check and reads both channels with it: the beta annotations
+//! `container.apparmor.security.beta.kubernetes.io/*` (empty,
+//! `runtime/default` or `localhost/<profile>`) and, since the fields were
+//! added to the API (Kubernetes 1.30), `securityContext.appArmorProfile.type`
+//! at pod and container level (`RuntimeDefault` or `Localhost`). So the field
+//! rule applies at every pinned version, as it does in PSA.
+
+use super::pod::{PodView, present, wrong_type};
+use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::violation::Violation;
+use serde_json::{Map, Value};
+
+const CONTROL: &str = "AppArmor";
+const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
+const ANNOTATION_EXPECTED: &str = "runtime/default, localhost/<profile> or empty";
+const FIELD_EXPECTED: &str = "RuntimeDefault or Localhost";
+
+pub(super) const CHECK: Check = Check {
+    id: "appArmorProfile",
+    control: CONTROL,
+    level: PssLevel::Baseline,
+    versions: &[VersionedCheck::new(
+        PssVersion::v1(0),
+        app_armor_profile_1_0,
+    )],
+};
+
+fn app_armor_profile_1_0(pod: &PodView<'_>) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    if let Some(annotations) = pod.annotations() {
+        for (key, value) in annotations {
+            if !key.starts_with(ANNOTATION_PREFIX) {
+                continue;
+            }
+            // Go decodes a null annotation value as "", which is allowed.
+            let actual = match value {
+                Value::Null => continue,
+                Value::String(profile) if allowed_annotation(profile) => continue,
+                Value::String(profile) => serde_json::json!(profile).to_string(),
+                other => wrong_type(other, "a string"),
+            };
+            violations.push(Violation::pod(
+                pod.annotation_path(key),
+                format!("annotations[{key}]"),
+                ANNOTATION_EXPECTED,
+                actual,
+                CONTROL,
+            ));
+        }
+    }
+    if let Some((field, actual)) = profile_problem(pod.security_context()) {
+        violations.push(pod.violation(
+            &format!("securityContext.{field}"),
+            FIELD_EXPECTED,
+            actual,
+            CONTROL,
+        ));
+    }
+    for container in pod.containers() {
+        if let Some((field, actual)) = profile_problem(container.security_context()) {
+            violations.push(container.violation(
+                format!("securityContext.{field}"),
+                FIELD_EXPECTED,
+                actual,
+                CONTROL,
+            ));
+        }
+    }
+    violations
+}
+
+fn allowed_annotation(profile: &str) -> bool {
+    profile.is_empty() || profile == "runtime/default" || profile.starts_with("localhost/")
+}
+
+/// The offending field (relative to the securityContext) and what it holds
+/// when `appArmorProfile` is set to something other than an allowed type.
+fn profile_problem(
+    security_context: Option<&Map<String, Value>>,
+) -> Option<(&'static str, String)> {
+    let profile = present(security_context?.get("appArmorProfile"))?;
+    let Some(profile) = profile.as_object() else {
+        return Some(("appArmorProfile", wrong_type(profile, "an object")));
+    };
+    let actual = match present(profile.get("type")) {
+        Some(Value::String(kind)) if kind == "RuntimeDefault" || kind == "Localhost" => {
+            return None;
+        }
+        Some(Value::String(kind)) => kind.clone(),
+        Some(other) => wrong_type(other, "a string"),
+        None => "unset".to_owned(),
+    };
+    Some(("appArmorProfile.type", actual))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{at, baseline, paths, with_metadata};
+    use super::super::{PssLevel, PssVersion};
+    use serde_json::json;
+
+    #[test]
+    fn annotations_may_keep_but_not_disable_apparmor() {
+        let metadata = json!({"annotations": {
+            "container.apparmor.security.beta.kubernetes.io/web": "runtime/default",
+            "container.apparmor.security.beta.kubernetes.io/sidecar": "localhost/tight",
+            "container.apparmor.security.beta.kubernetes.io/other": "",
+            "example.com/unrelated": "unconfined"}});
+        let spec = json!({"containers": [{"name": "web"}, {"name": "sidecar"}]});
+        assert!(with_metadata(PssLevel::Baseline, PssVersion::LATEST, &metadata, &spec).is_empty());
+
+        let metadata = json!({"annotations": {
+            "container.apparmor.security.beta.kubernetes.io/web": "unconfined"}});
+        let found = with_metadata(PssLevel::Baseline, PssVersion::v1(0), &metadata, &spec);
+        assert_eq!(
+            paths(&found),
+            ["metadata.annotations[container.apparmor.security.beta.kubernetes.io/web]"]
+        );
+        assert_eq!(
+            found[0].to_string(),
+            "metadata.annotations[container.apparmor.security.beta.kubernetes.io/web] must be runtime/default, localhost/<profile> or empty (is \"unconfined\")"
+        );
+    }
+
+    #[test]
+    fn profile_fields_must_not_be_unconfined_at_any_version() {
+        let passing = json!({"securityContext": {"appArmorProfile": {"type": "RuntimeDefault"}},
+            "containers": [{"name": "web", "securityContext": {
+                "appArmorProfile": {"type": "Localhost", "localhostProfile": "tight"}}}]});
+        assert!(baseline(&passing).is_empty());
+
+        let failing = json!({"securityContext": {"appArmorProfile": {"type": "Unconfined"}},
+            "containers": [{"name": "web", "securityContext": {"appArmorProfile": {"type": "Unconfined"}}}]});
+        for version in [PssVersion::v1(0), PssVersion::v1(29), PssVersion::LATEST] {
+            let found = at(PssLevel::Baseline, version, &failing);
+            assert_eq!(
+                paths(&found),
+                [
+                    "spec.containers[0].securityContext.appArmorProfile.type",
+                    "spec.securityContext.appArmorProfile.type",
+                ],
+                "at {version}"
+            );
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Host Probes / Lifecycle Hooks: probes and lifecycle handlers may not
+//! name a `host` (which would let the kubelet send requests anywhere on the
+//! node's network for the pod). Mirrors PSA's
+//! `check_hostProbesAndhostLifecycle.go` (`hostProbesAndHostLifecycle`,
+//! baseline, v1.34): `httpGet.host` and `tcpSocket.host` of the liveness,
+//! readiness and startup probes and of the postStart and preStop handlers
+//! must be empty or unset.
+
+use super::pod::{ContainerView, PodView, must_be_empty};
+use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::violation::Violation;
+use serde_json::Value;
+
+const CONTROL: &str = "Host Probes / Lifecycle Hooks";
+
+pub(super) const CHECK: Check = Check {
+    id: "hostProbesAndHostLifecycle",
+    control: CONTROL,
+    level: PssLevel::Baseline,
+    versions: &[VersionedCheck::new(
+        PssVersion::v1(34),
+        host_probes_and_host_lifecycle_1_34,
+    )],
+};
+
+fn host_probes_and_host_lifecycle_1_34(pod: &PodView<'_>) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    for container in pod.containers() {
+        for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+            check_handler(&container, container.field(probe), probe, &mut violations);
+        }
+        let lifecycle = container.field("lifecycle");
+        for hook in ["postStart", "preStop"] {
+            let handler = lifecycle.and_then(|lifecycle| lifecycle.get(hook));
+            check_handler(
+                &container,
+                handler,
+                &format!("lifecycle.{hook}"),
+                &mut violations,
+            );
+        }
+    }
+    violations
+}
+
+fn check_handler(
+    container: &ContainerView<'_>,
+    handler: Option<&Value>,
+    handler_path: &str,
+    violations: &mut Vec<Violation>,
+) {
+    let Some(handler) = handler.and_then(Value::as_object) else {
+        return;
+    };
+    for action in ["httpGet", "tcpSocket"] {
+        let host = handler.get(action).and_then(|action| action.get("host"));
+        if let Some(actual) = must_be_empty(host) {
+            violations.push(container.violation(
+                format!("{handler_path}.{action}.host"),
+                "empty or unset",
+                actual,
+                CONTROL,
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{at, paths};
+    use super::super::{PssLevel, PssVersion};
+    use serde_json::json;
+
+    fn probing(host: &str) -> serde_json::Value {
+        json!({"containers": [{"name": "web",
+            "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080, "host": host}},
+            "lifecycle": {"preStop": {"tcpSocket": {"port": 9000, "host": host}}}}]})
+    }
+
+    #[test]
+    fn probe_and_hook_hosts_are_forbidden_from_1_34() {
+        assert!(at(PssLevel::Baseline, PssVersion::LATEST, &probing("")).is_empty());
+
+        let spec = probing("169.254.169.254");
+        assert!(at(PssLevel::Baseline, PssVersion::v1(33), &spec).is_empty());
+        let found = at(PssLevel::Baseline, PssVersion::v1(34), &spec);
+        assert_eq!(
+            paths(&found),
+            [
+                "spec.containers[0].lifecycle.preStop.tcpSocket.host",
+                "spec.containers[0].readinessProbe.httpGet.host",
+            ]
+        );
+        assert_eq!(
+            found[1].to_string(),
+            "spec.containers[0] \"web\": readinessProbe.httpGet.host must be empty or unset (is 169.254.169.254)"
+        );
+        // Even the loopback address is refused: PSA allows only empty.
+        assert_eq!(
+            at(
+                PssLevel::Restricted,
+                PssVersion::v1(34),
+                &probing("127.0.0.1")
+            )
+            .iter()
+            .filter(|v| v.control == "Host Probes / Lifecycle Hooks")
+            .count(),
+            2
+        );
+    }
+}

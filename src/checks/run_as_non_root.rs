@@ -1,0 +1,127 @@
+//! Running as Non-root: every container must run with `runAsNonRoot: true`,
+//! set on the container or inherited from the pod; an explicit `false`
+//! anywhere fails (a container's own value overrides the pod's). Mirrors
+//! PSA's `check_runAsNonRoot.go` (restricted, v1.0; from v1.35 a pod with
+//! `hostUsers: false` is exempt, since its root is not the node's root).
+
+use super::pod::{PodView, wrong_type};
+use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::violation::Violation;
+use serde_json::Value;
+
+const CONTROL: &str = "Running as Non-root";
+
+pub(super) const CHECK: Check = Check {
+    id: "runAsNonRoot",
+    control: CONTROL,
+    level: PssLevel::Restricted,
+    versions: &[
+        VersionedCheck::new(PssVersion::v1(0), run_as_non_root_1_0),
+        VersionedCheck::new(PssVersion::v1(35), run_as_non_root_1_35),
+    ],
+};
+
+fn run_as_non_root_1_0(pod: &PodView<'_>) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    let pod_value = pod.security_context_field("runAsNonRoot");
+    let pod_true = pod_value == Some(&Value::Bool(true));
+    if let Some(value) = pod_value.filter(|_| !pod_true) {
+        let actual = match value {
+            Value::Bool(false) => "false".to_owned(),
+            other => wrong_type(other, "a boolean"),
+        };
+        violations.push(pod.violation("securityContext.runAsNonRoot", "true", actual, CONTROL));
+    }
+    for container in pod.containers() {
+        let actual = match container.security_context_field("runAsNonRoot") {
+            Some(Value::Bool(true)) => continue,
+            Some(Value::Bool(false)) => "false".to_owned(),
+            Some(other) => wrong_type(other, "a boolean"),
+            None if pod_true => continue,
+            None if pod_value.is_some() => "unset, and the pod's is not true".to_owned(),
+            None => "unset".to_owned(),
+        };
+        violations.push(container.violation(
+            "securityContext.runAsNonRoot",
+            "true (here or in the pod's securityContext)",
+            actual,
+            CONTROL,
+        ));
+    }
+    violations
+}
+
+fn run_as_non_root_1_35(pod: &PodView<'_>) -> Vec<Violation> {
+    if pod.in_user_namespace() {
+        return Vec::new();
+    }
+    run_as_non_root_1_0(pod)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{at, paths, restricted, restricted_pod};
+    use super::super::{PssLevel, PssVersion};
+    use serde_json::json;
+
+    #[test]
+    fn pod_level_true_covers_containers_and_container_values_override_it() {
+        assert!(restricted(&restricted_pod()).is_empty());
+
+        let mut spec = restricted_pod();
+        spec["securityContext"]["runAsNonRoot"] = json!(false);
+        spec["containers"][0]["securityContext"]["runAsNonRoot"] = json!(true);
+        // The container overrides the pod, but the pod's false still fails.
+        assert_eq!(
+            paths(&restricted(&spec)),
+            ["spec.securityContext.runAsNonRoot"]
+        );
+
+        let mut spec = restricted_pod();
+        spec["containers"][0]["securityContext"]["runAsNonRoot"] = json!(false);
+        let found = restricted(&spec);
+        assert_eq!(
+            paths(&found),
+            ["spec.containers[0].securityContext.runAsNonRoot"]
+        );
+        assert_eq!(found[0].actual, "false");
+    }
+
+    #[test]
+    fn every_container_needs_true_when_the_pod_does_not_set_it() {
+        let mut spec = restricted_pod();
+        spec["securityContext"]
+            .as_object_mut()
+            .unwrap()
+            .remove("runAsNonRoot");
+        spec["containers"][0]["securityContext"]["runAsNonRoot"] = json!(true);
+        assert!(restricted(&spec).is_empty());
+        spec["ephemeralContainers"] = json!([{"name": "debug", "securityContext": {
+            "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}]);
+        let found = restricted(&spec);
+        assert_eq!(
+            paths(&found),
+            ["spec.ephemeralContainers[0].securityContext.runAsNonRoot"]
+        );
+        assert_eq!(found[0].actual, "unset");
+    }
+
+    #[test]
+    fn user_namespaces_are_exempt_from_1_35() {
+        let mut spec = restricted_pod();
+        spec["hostUsers"] = json!(false);
+        spec["securityContext"]["runAsNonRoot"] = json!(false);
+        let before = at(PssLevel::Restricted, PssVersion::v1(34), &spec);
+        assert_eq!(
+            paths(&before),
+            [
+                "spec.containers[0].securityContext.runAsNonRoot",
+                "spec.securityContext.runAsNonRoot",
+            ]
+        );
+        assert_eq!(before[0].actual, "unset, and the pod's is not true");
+        assert!(at(PssLevel::Restricted, PssVersion::v1(35), &spec).is_empty());
+        spec["hostUsers"] = json!(true);
+        assert_eq!(at(PssLevel::Restricted, PssVersion::v1(35), &spec).len(), 2);
+    }
+}

@@ -1,0 +1,140 @@
+//! SELinux: custom SELinux users and roles are forbidden and the type must
+//! be one of the container types. Mirrors PSA's `check_seLinuxOptions.go`
+//! (baseline, v1.0; v1.31 adds `container_engine_t`).
+
+use super::pod::{PodView, must_be_empty, present, wrong_type};
+use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::violation::Violation;
+use serde_json::{Map, Value};
+
+const CONTROL: &str = "SELinux";
+
+pub(super) const CHECK: Check = Check {
+    id: "seLinuxOptions",
+    control: CONTROL,
+    level: PssLevel::Baseline,
+    versions: &[
+        VersionedCheck::new(PssVersion::v1(0), se_linux_options_1_0),
+        VersionedCheck::new(PssVersion::v1(31), se_linux_options_1_31),
+    ],
+};
+
+/// Types allowed besides unset/empty.
+const TYPES_1_0: &[&str] = &["container_t", "container_init_t", "container_kvm_t"];
+const TYPES_1_31: &[&str] = &[
+    "container_t",
+    "container_init_t",
+    "container_kvm_t",
+    "container_engine_t",
+];
+
+fn se_linux_options_1_0(pod: &PodView<'_>) -> Vec<Violation> {
+    se_linux_options(pod, TYPES_1_0)
+}
+
+fn se_linux_options_1_31(pod: &PodView<'_>) -> Vec<Violation> {
+    se_linux_options(pod, TYPES_1_31)
+}
+
+fn se_linux_options(pod: &PodView<'_>, types: &[&str]) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    for (field, expected, actual) in problems(pod.security_context(), types) {
+        violations.push(pod.violation(
+            &format!("securityContext.{field}"),
+            expected,
+            actual,
+            CONTROL,
+        ));
+    }
+    for container in pod.containers() {
+        for (field, expected, actual) in problems(container.security_context(), types) {
+            violations.push(container.violation(
+                format!("securityContext.{field}"),
+                expected,
+                actual,
+                CONTROL,
+            ));
+        }
+    }
+    violations
+}
+
+/// (field relative to the securityContext, expected, actual) for each
+/// offending part of `seLinuxOptions`.
+fn problems(
+    security_context: Option<&Map<String, Value>>,
+    types: &[&str],
+) -> Vec<(&'static str, String, String)> {
+    let Some(options) = security_context.and_then(|context| present(context.get("seLinuxOptions")))
+    else {
+        return Vec::new();
+    };
+    let Some(options) = options.as_object() else {
+        return vec![(
+            "seLinuxOptions",
+            "an object".to_owned(),
+            wrong_type(options, "an object"),
+        )];
+    };
+    let mut found = Vec::new();
+    let type_actual = match present(options.get("type")) {
+        None => None,
+        Some(Value::String(kind)) if kind.is_empty() || types.contains(&kind.as_str()) => None,
+        Some(Value::String(kind)) => Some(kind.clone()),
+        Some(other) => Some(wrong_type(other, "a string")),
+    };
+    if let Some(actual) = type_actual {
+        found.push((
+            "seLinuxOptions.type",
+            format!("unset or one of {}", types.join(", ")),
+            actual,
+        ));
+    }
+    for (key, field) in [
+        ("user", "seLinuxOptions.user"),
+        ("role", "seLinuxOptions.role"),
+    ] {
+        if let Some(actual) = must_be_empty(options.get(key)) {
+            found.push((field, "unset".to_owned(), actual));
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{at, baseline, paths};
+    use super::super::{PssLevel, PssVersion};
+    use serde_json::json;
+
+    #[test]
+    fn selinux_type_must_be_a_container_type_and_user_role_unset() {
+        let passing = json!({"securityContext": {"seLinuxOptions": {"type": "container_t", "level": "s0:c1,c2"}},
+            "containers": [{"name": "web", "securityContext": {"seLinuxOptions": {"type": "container_init_t", "user": ""}}}]});
+        assert!(baseline(&passing).is_empty());
+
+        let failing = json!({"securityContext": {"seLinuxOptions": {"type": "spc_t"}},
+            "containers": [{"name": "web", "securityContext": {"seLinuxOptions": {"user": "system_u", "role": "system_r"}}}]});
+        let found = baseline(&failing);
+        assert_eq!(
+            paths(&found),
+            [
+                "spec.containers[0].securityContext.seLinuxOptions.role",
+                "spec.containers[0].securityContext.seLinuxOptions.user",
+                "spec.securityContext.seLinuxOptions.type",
+            ]
+        );
+        assert_eq!(
+            found[2].to_string(),
+            "spec.securityContext.seLinuxOptions.type must be unset or one of container_t, container_init_t, container_kvm_t, container_engine_t (is spc_t)"
+        );
+    }
+
+    #[test]
+    fn container_engine_t_is_allowed_from_1_31() {
+        let spec = json!({"containers": [{"name": "builder", "securityContext": {
+            "seLinuxOptions": {"type": "container_engine_t"}}}]});
+        assert_eq!(at(PssLevel::Baseline, PssVersion::v1(30), &spec).len(), 1);
+        assert!(at(PssLevel::Baseline, PssVersion::v1(31), &spec).is_empty());
+    }
+}

@@ -1,0 +1,355 @@
+//! One broken rule in a pod spec, and how a list of them is shown to a
+//! person (one message) and to tools (JSON, audit annotations).
+//!
+//! A violation names the exact field (`path`, indexed like
+//! `spec.template.spec.containers[1].securityContext.allowPrivilegeEscalation`),
+//! the container it belongs to, what the rule expects and what was found, so
+//! a rejection can be acted on without reading the policy's source.
+
+use serde::Serialize;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt;
+
+/// The audit annotation key under which [`audit_annotations`] puts the list.
+pub const AUDIT_ANNOTATION_KEY: &str = "secure-pod-defaults/violations";
+
+/// A field whose value breaks a rule.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Violation {
+    /// Indexed path of the offending field in the admitted object, e.g.
+    /// `spec.containers[1].securityContext.allowPrivilegeEscalation` or
+    /// `metadata.annotations[container.apparmor.security.beta.kubernetes.io/web]`.
+    pub path: String,
+    /// The container's name when the field belongs to one container.
+    pub container: Option<String>,
+    /// The field relative to the container (or to the pod spec / metadata
+    /// when there is no container), e.g. `securityContext.allowPrivilegeEscalation`.
+    /// For container violations `path` ends with `.{field}`.
+    pub field: String,
+    /// What the rule accepts, worded to follow "must be", e.g. `false`.
+    pub expected: String,
+    /// What was found, e.g. `true` or `unset`.
+    pub actual: String,
+    /// The rule's name as people know it, e.g. `Privilege Escalation` (a
+    /// Pod Security Standards control) or `Fixed Identity`.
+    pub control: &'static str,
+}
+
+impl Violation {
+    /// A violation of a pod-level field (no container).
+    pub fn pod(
+        path: impl Into<String>,
+        field: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+        control: &'static str,
+    ) -> Violation {
+        Violation {
+            path: path.into(),
+            container: None,
+            field: field.into(),
+            expected: expected.into(),
+            actual: actual.into(),
+            control,
+        }
+    }
+
+    /// A violation of `field` inside the container at `container_path`
+    /// (e.g. `spec.containers[1]`); the full path is `container_path.field`.
+    pub fn in_container(
+        container_path: &str,
+        container: Option<&str>,
+        field: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+        control: &'static str,
+    ) -> Violation {
+        let field = field.into();
+        Violation {
+            path: format!("{container_path}.{field}"),
+            container: container.map(str::to_owned),
+            field,
+            expected: expected.into(),
+            actual: actual.into(),
+            control,
+        }
+    }
+
+    /// The path of the container this violation is in (`path` without the
+    /// trailing `.field`), when it is a container violation.
+    pub fn container_path(&self) -> Option<&str> {
+        self.container.as_ref()?;
+        self.path
+            .strip_suffix(self.field.as_str())?
+            .strip_suffix('.')
+    }
+}
+
+/// `spec.containers[1] "sidecar": securityContext.allowPrivilegeEscalation must be false (is true)`,
+/// or `spec.hostNetwork must be false (is true)` when no container is involved.
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.container_path(), &self.container) {
+            (Some(prefix), Some(name)) => write!(
+                f,
+                "{prefix} {}: {} must be {} (is {})",
+                quote(name),
+                self.field,
+                self.expected,
+                self.actual
+            ),
+            _ => write!(
+                f,
+                "{} must be {} (is {})",
+                self.path, self.expected, self.actual
+            ),
+        }
+    }
+}
+
+/// Sorted by path (indices compared as numbers, so `containers[2]` comes
+/// before `containers[10]`), then field, then the rest.
+impl Ord for Violation {
+    fn cmp(&self, other: &Self) -> Ordering {
+        natural_cmp(&self.path, &other.path)
+            .then_with(|| self.field.cmp(&other.field))
+            .then_with(|| self.control.cmp(other.control))
+            .then_with(|| self.expected.cmp(&other.expected))
+            .then_with(|| self.actual.cmp(&other.actual))
+            .then_with(|| self.container.cmp(&other.container))
+    }
+}
+
+impl PartialOrd for Violation {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Sorts and removes duplicates, the order every list is shown in.
+pub fn sort_and_dedup(violations: &mut Vec<Violation>) {
+    violations.sort();
+    violations.dedup();
+}
+
+/// One message a person can act on: a summary line naming the rule set
+/// (e.g. `PodSecurity "restricted:v1.37"`), then one violation per line.
+///
+/// ```text
+/// 2 violations of PodSecurity "restricted:latest":
+/// - spec.containers[0] "app": securityContext.allowPrivilegeEscalation must be false (is true)
+/// - spec.hostNetwork must be false (is true)
+/// ```
+pub fn render_message(rules: &str, violations: &[Violation]) -> String {
+    let mut message = summary(rules, violations.len());
+    for violation in violations {
+        message.push_str("\n- ");
+        message.push_str(&violation.to_string());
+    }
+    message
+}
+
+/// The same as [`render_message`] on one line, violations joined with "; ",
+/// for places that show a single line (logs, events).
+pub fn render_one_line(rules: &str, violations: &[Violation]) -> String {
+    let items: Vec<String> = violations.iter().map(Violation::to_string).collect();
+    format!("{} {}", summary(rules, violations.len()), items.join("; "))
+}
+
+fn summary(rules: &str, count: usize) -> String {
+    let noun = if count == 1 {
+        "violation"
+    } else {
+        "violations"
+    };
+    format!("{count} {noun} of {rules}:")
+}
+
+/// The list as JSON for tools: an array of objects with the keys `path`,
+/// `container` (null at pod level), `field`, `expected`, `actual`, `control`.
+pub fn to_json(violations: &[Violation]) -> serde_json::Value {
+    serde_json::to_value(violations).unwrap_or(serde_json::Value::Null)
+}
+
+/// The list as Kubewarden `audit_annotations`: one key,
+/// [`AUDIT_ANNOTATION_KEY`], whose value is the JSON array of [`to_json`].
+/// Empty when there is nothing to report.
+pub fn audit_annotations(violations: &[Violation]) -> HashMap<String, String> {
+    let mut annotations = HashMap::new();
+    if !violations.is_empty() {
+        annotations.insert(
+            AUDIT_ANNOTATION_KEY.to_owned(),
+            to_json(violations).to_string(),
+        );
+    }
+    annotations
+}
+
+/// A container name in double quotes, escaped as JSON so that a name with
+/// quotes or newlines cannot break the message apart.
+fn quote(name: &str) -> String {
+    serde_json::to_string(name).unwrap_or_else(|_| format!("{name:?}"))
+}
+
+/// Compares two paths, taking runs of digits as numbers.
+fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let (na, rest_a) = split_digits(a);
+                let (nb, rest_b) = split_digits(b);
+                let order = compare_numbers(na, nb);
+                if order != Ordering::Equal {
+                    return order;
+                }
+                (a, b) = (rest_a, rest_b);
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(y);
+                }
+                (a, b) = (&a[1..], &b[1..]);
+            }
+        }
+    }
+}
+
+fn split_digits(s: &[u8]) -> (&[u8], &[u8]) {
+    let end = s
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(s.len());
+    s.split_at(end)
+}
+
+/// Compares two runs of ASCII digits of any length as numbers.
+fn compare_numbers(a: &[u8], b: &[u8]) -> Ordering {
+    let trim = |s: &[u8]| -> usize { s.iter().position(|&c| c != b'0').unwrap_or(s.len()) };
+    let (a, b) = (&a[trim(a)..], &b[trim(b)..]);
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ape(index: usize, name: &str, actual: &str) -> Violation {
+        Violation::in_container(
+            &format!("spec.template.spec.containers[{index}]"),
+            Some(name),
+            "securityContext.allowPrivilegeEscalation",
+            "false",
+            actual,
+            "Privilege Escalation",
+        )
+    }
+
+    #[test]
+    fn container_violation_renders_with_prefix_and_quoted_name() {
+        let violation = ape(1, "sidecar", "true");
+        assert_eq!(
+            violation.path,
+            "spec.template.spec.containers[1].securityContext.allowPrivilegeEscalation"
+        );
+        assert_eq!(
+            violation.to_string(),
+            "spec.template.spec.containers[1] \"sidecar\": securityContext.allowPrivilegeEscalation must be false (is true)"
+        );
+    }
+
+    #[test]
+    fn pod_violation_renders_its_path() {
+        let violation = Violation::pod(
+            "spec.hostPID",
+            "hostPID",
+            "false",
+            "true",
+            "Host Namespaces",
+        );
+        assert_eq!(
+            violation.to_string(),
+            "spec.hostPID must be false (is true)"
+        );
+    }
+
+    #[test]
+    fn a_hostile_container_name_stays_on_one_line() {
+        let violation = ape(0, "a\"b\nc", "unset");
+        let text = violation.to_string();
+        assert!(!text.contains('\n'), "{text}");
+        assert!(text.contains(r#""a\"b\nc""#), "{text}");
+    }
+
+    #[test]
+    fn sorting_compares_indices_as_numbers_then_fields() {
+        let mut list = vec![
+            ape(10, "j", "true"),
+            ape(2, "c", "unset"),
+            Violation::in_container(
+                "spec.template.spec.containers[2]",
+                Some("c"),
+                "securityContext.privileged",
+                "false",
+                "true",
+                "Privileged Containers",
+            ),
+            ape(2, "c", "unset"),
+        ];
+        sort_and_dedup(&mut list);
+        let paths: Vec<&str> = list.iter().map(|v| v.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.template.spec.containers[2].securityContext.allowPrivilegeEscalation",
+                "spec.template.spec.containers[2].securityContext.privileged",
+                "spec.template.spec.containers[10].securityContext.allowPrivilegeEscalation",
+            ]
+        );
+    }
+
+    #[test]
+    fn message_has_a_summary_then_one_line_each() {
+        let list = vec![ape(0, "app", "true"), ape(1, "sidecar", "unset")];
+        let message = render_message("PodSecurity \"restricted:v1.37\"", &list);
+        assert_eq!(
+            message,
+            "2 violations of PodSecurity \"restricted:v1.37\":\n\
+             - spec.template.spec.containers[0] \"app\": securityContext.allowPrivilegeEscalation must be false (is true)\n\
+             - spec.template.spec.containers[1] \"sidecar\": securityContext.allowPrivilegeEscalation must be false (is unset)"
+        );
+        let line = render_one_line("PodSecurity \"baseline:latest\"", &list[..1]);
+        assert_eq!(
+            line,
+            "1 violation of PodSecurity \"baseline:latest\": spec.template.spec.containers[0] \"app\": securityContext.allowPrivilegeEscalation must be false (is true)"
+        );
+    }
+
+    #[test]
+    fn structured_forms_carry_every_field() {
+        let list = vec![
+            ape(0, "app", "true"),
+            Violation::pod(
+                "spec.hostIPC",
+                "hostIPC",
+                "false",
+                "true",
+                "Host Namespaces",
+            ),
+        ];
+        let json = to_json(&list);
+        assert_eq!(json[0]["container"], "app");
+        assert_eq!(json[0]["control"], "Privilege Escalation");
+        assert_eq!(json[1]["container"], serde_json::Value::Null);
+        assert_eq!(json[1]["path"], "spec.hostIPC");
+        let annotations = audit_annotations(&list);
+        let parsed: serde_json::Value =
+            serde_json::from_str(&annotations[AUDIT_ANNOTATION_KEY]).unwrap();
+        assert_eq!(parsed, json);
+        assert!(audit_annotations(&[]).is_empty());
+    }
+}
