@@ -1,26 +1,37 @@
 //! One admission request, start to end: read it, find the pod spec, decide
-//! what may be defaulted, default it, answer.
+//! what may be defaulted, default it, check the result, answer.
 
 use crate::carriers::{self, Carrier};
-use crate::defaults::{self, PodFacts};
+use crate::checks::{self, PssLevel};
+use crate::defaults::{self, Defaulted, PodFacts};
 use crate::insecure;
 use crate::json::{self, Splicer};
 use crate::podspec::{self, ContainerList, PodSpecView, PodTemplateView};
 use crate::request::{self, Request};
 use crate::response::{self, Report, Response};
 use crate::settings::Settings;
+use crate::violation::{self, Violation};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
-/// What a request allows the policy to default.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which containers a request allows the policy to default.
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Scope {
     /// A new object, or a workload whose pod template changes: every
     /// container and the pod level.
     Everything,
-    /// `pods/ephemeralcontainers`: the ephemeral containers it adds, and
-    /// nothing else (the rest of the pod spec is immutable).
-    NewEphemeralContainers,
+    /// `pods/ephemeralcontainers`: the ephemeral containers it adds (those
+    /// not named here), and nothing else; the rest of the pod is immutable.
+    EphemeralContainersNotIn(Vec<String>),
+}
+
+/// What the policy does with one request.
+struct Plan {
+    scope: Scope,
+    /// The object may be changed (CREATE, a template change, new ephemeral
+    /// containers); otherwise it is only checked.
+    may_mutate: bool,
 }
 
 /// The answer to one waPC `validate` payload.
@@ -41,49 +52,84 @@ pub fn evaluate(payload: &[u8]) -> Response {
     admit(&settings, &payload.request)
 }
 
-/// Decides, for one request, whether and what to default.
+/// Decides, for one request, what to default and what to check, and does it.
 pub fn admit(settings: &Settings, request: &Request) -> Response {
     let Some(carrier) = carriers::carrier(&request.kind.group, &request.kind.kind) else {
         return Response::accept();
     };
+    let exemptions = &settings.exemptions;
+    if exemptions
+        .namespaces
+        .iter()
+        .any(|ns| *ns == request.namespace)
+        || exemptions
+            .usernames
+            .iter()
+            .any(|user| *user == request.user_info.username)
+    {
+        return Response::accept();
+    }
     let Some(object) = request.object.filter(|object| !json::is_null(object)) else {
         return Response::accept();
     };
-    if request.operation == "CREATE" && made_from_a_defaulted_template(carrier, object) {
-        return Response::accept();
-    }
-    let scope = match (request.operation.as_ref(), request.sub_resource.as_ref()) {
-        ("CREATE", "") => Scope::Everything,
-        ("UPDATE", "ephemeralcontainers") if carrier.kind == "Pod" => Scope::NewEphemeralContainers,
-        ("UPDATE", "") if !carrier.immutable => {
-            match template_changed(carrier, object, request.old_object) {
-                Ok(true) => Scope::Everything,
-                // A scale, a label or a status change: defaulting now would
-                // start a rollout nobody asked for.
-                Ok(false) => return Response::accept(),
-                Err(message) => return Response::reject(message),
-            }
-        }
-        // DELETE, CONNECT, other subresources, and UPDATEs of pods and
-        // Revisions, whose pod spec can no longer change.
-        _ => return Response::accept(),
+    let plan = match plan(carrier, request, object) {
+        Ok(Some(plan)) => plan,
+        Ok(None) => return Response::accept(),
+        Err(message) => return Response::reject(message),
     };
-    let new_ephemeral_names = match scope {
-        Scope::Everything => None,
-        Scope::NewEphemeralContainers => match ephemeral_names(carrier, request.old_object) {
-            Ok(names) => Some(names),
-            Err(message) => return Response::reject(message),
-        },
-    };
-    match default_object(carrier, settings, object, new_ephemeral_names.as_deref()) {
-        Ok((mutated_object, reports)) => Response {
-            accepted: true,
-            mutated_object,
-            warnings: response::warnings(&reports),
-            ..Response::default()
-        },
+    match default_and_check(carrier, settings, object, &plan) {
+        Ok(response) => response,
         Err(message) => Response::reject(message),
     }
+}
+
+/// What a request allows: `None` when it is accepted untouched.
+fn plan(carrier: &Carrier, request: &Request, object: &RawValue) -> Result<Option<Plan>, String> {
+    let plan = match (request.operation.as_ref(), request.sub_resource.as_ref()) {
+        ("CREATE", "") => Plan {
+            scope: Scope::Everything,
+            may_mutate: !made_from_a_defaulted_template(carrier, object),
+        },
+        ("UPDATE", "ephemeralcontainers") if carrier.kind == "Pod" => Plan {
+            scope: Scope::EphemeralContainersNotIn(ephemeral_names(carrier, request.old_object)?),
+            may_mutate: true,
+        },
+        ("UPDATE", "") => {
+            let Some(old_object) = request.old_object else {
+                return Ok(Some(Plan {
+                    scope: Scope::Everything,
+                    may_mutate: !carrier.immutable,
+                }));
+            };
+            let template = read_template_value(carrier, object, "the object")?;
+            let old_template = read_template_value(carrier, old_object, "the old object")?;
+            if carrier.immutable {
+                // A pod's spec can barely change; as Pod Security Admission
+                // does, only an update that changes what runs is checked.
+                if !significant_pod_update(&template, &old_template) {
+                    return Ok(None);
+                }
+                Plan {
+                    scope: Scope::Everything,
+                    may_mutate: false,
+                }
+            } else {
+                // A scale, a label or a status change: defaulting now would
+                // start a rollout nobody asked for, and the template was
+                // already admitted.
+                if template == old_template {
+                    return Ok(None);
+                }
+                Plan {
+                    scope: Scope::Everything,
+                    may_mutate: true,
+                }
+            }
+        }
+        // DELETE, CONNECT and other subresources.
+        _ => return Ok(None),
+    };
+    Ok(Some(plan))
 }
 
 /// A ReplicaSet made by a Deployment, a Job made by a CronJob, a Revision
@@ -95,9 +141,9 @@ fn made_from_a_defaulted_template(carrier: &Carrier, object: &RawValue) -> bool 
     #[derive(serde::Deserialize)]
     struct OwnerReference<'a> {
         #[serde(borrow, default)]
-        kind: std::borrow::Cow<'a, str>,
+        kind: Cow<'a, str>,
         #[serde(rename = "apiVersion", borrow, default)]
-        api_version: std::borrow::Cow<'a, str>,
+        api_version: Cow<'a, str>,
         #[serde(default)]
         controller: Option<bool>,
     }
@@ -117,20 +163,58 @@ fn made_from_a_defaulted_template(carrier: &Carrier, object: &RawValue) -> bool 
     })
 }
 
-/// Whether an UPDATE changes the pod template (its metadata or spec).
-fn template_changed(
-    carrier: &Carrier,
-    object: &RawValue,
-    old_object: Option<&RawValue>,
-) -> Result<bool, String> {
-    let Some(old_object) = old_object else {
-        return Ok(true);
+fn read_template_value(carrier: &Carrier, object: &RawValue, which: &str) -> Result<Value, String> {
+    json::find::<Value>(object.get(), carrier.template_path)
+        .map(Option::unwrap_or_default)
+        .map_err(|error| format!("{which} cannot be read: {}", podspec::error_text(&error)))
+}
+
+/// Pod Security Admission's test for a pod UPDATE worth checking: a
+/// container added or removed, an image changed, an ephemeral container
+/// added, or a seccomp annotation changed. Every other pod spec field is
+/// immutable or irrelevant to the standards.
+fn significant_pod_update(template: &Value, old_template: &Value) -> bool {
+    const POD_SECCOMP_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
+    const CONTAINER_SECCOMP_ANNOTATION: &str = "container.seccomp.security.alpha.kubernetes.io/";
+    let annotation = |template: &Value, key: &str| -> Option<Value> {
+        template
+            .pointer("/metadata/annotations")
+            .and_then(|annotations| annotations.get(key))
+            .cloned()
     };
-    let template = |raw: &RawValue, which: &str| -> Result<Option<Value>, String> {
-        json::find::<Value>(raw.get(), carrier.template_path)
-            .map_err(|error| format!("{which} cannot be read: {}", podspec::error_text(&error)))
+    let containers = |template: &Value, list: &str| -> Vec<Value> {
+        template
+            .pointer(&format!("/spec/{list}"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
     };
-    Ok(template(object, "the object")? != template(old_object, "the old object")?)
+    let changed = |container: &Value, old_container: &Value| -> bool {
+        let name = container.get("name").and_then(Value::as_str).unwrap_or("");
+        let seccomp_key = format!("{CONTAINER_SECCOMP_ANNOTATION}{name}");
+        container.get("image") != old_container.get("image")
+            || annotation(template, &seccomp_key) != annotation(old_template, &seccomp_key)
+    };
+    if annotation(template, POD_SECCOMP_ANNOTATION)
+        != annotation(old_template, POD_SECCOMP_ANNOTATION)
+    {
+        return true;
+    }
+    for list in ["containers", "initContainers"] {
+        let (new, old) = (containers(template, list), containers(old_template, list));
+        if new.len() != old.len() || new.iter().zip(&old).any(|(n, o)| changed(n, o)) {
+            return true;
+        }
+    }
+    let old_ephemeral = containers(old_template, "ephemeralContainers");
+    containers(template, "ephemeralContainers")
+        .iter()
+        .any(|container| {
+            let old = old_ephemeral
+                .iter()
+                .find(|old| old.get("name") == container.get("name"));
+            old.is_none_or(|old| changed(container, old))
+        })
 }
 
 /// The names of the ephemeral containers the pod had before this request.
@@ -169,40 +253,109 @@ fn read_template<'a>(
         })
 }
 
-/// Defaults the pod spec of `object` and returns the mutated object (when
-/// anything changed) with a report per securityContext touched or found
-/// insecure. With `only_ephemeral`, only ephemeral containers whose names
-/// are not in that list are defaulted.
-fn default_object(
+/// What defaulting did, or would do, to one object.
+#[derive(Default)]
+struct Defaulting {
+    /// The object with the defaults written in, when anything changed.
+    mutated_object: Option<String>,
+    reports: Vec<Report>,
+    /// Paths of containers whose image is exempt (`spec.containers[2]`).
+    exempt_containers: Vec<String>,
+}
+
+fn default_and_check(
     carrier: &Carrier,
     settings: &Settings,
     object: &RawValue,
-    only_ephemeral: Option<&[String]>,
-) -> Result<(Option<String>, Vec<Report>), String> {
-    let base = object.get();
+    plan: &Plan,
+) -> Result<Response, String> {
     let template = read_template(carrier, object)?;
     let Some(spec) = template.spec else {
-        return Ok((None, Vec::new()));
+        return Ok(Response::accept());
     };
+    let exempt_runtime_class = spec.runtime_class_name.as_deref().is_some_and(|class| {
+        settings
+            .exemptions
+            .runtime_class_names
+            .iter()
+            .any(|exempt| exempt == class)
+    });
+    if exempt_runtime_class {
+        return Ok(Response::accept());
+    }
+    let defaulting = default_pod_spec(carrier, settings, object, &spec, &plan.scope)?;
+    let mutated_object = defaulting
+        .mutated_object
+        .filter(|_| plan.may_mutate && !settings.validate_only);
+
+    let checked_text = mutated_object.as_deref().unwrap_or(object.get());
+    let mut violations = check(
+        carrier,
+        settings,
+        checked_text,
+        &defaulting.exempt_containers,
+    )?;
+    if settings.validate_only && plan.may_mutate {
+        let reported: Vec<String> = violations.iter().map(|v| v.path.clone()).collect();
+        violations.extend(
+            would_default(&defaulting.reports)
+                .filter(|violation| !reported.contains(&violation.path)),
+        );
+        violation::sort_and_dedup(&mut violations);
+    }
+    if !violations.is_empty() {
+        let rules = rules_name(settings);
+        return Ok(Response {
+            accepted: false,
+            message: Some(violation::render_message(&rules, &violations)),
+            audit_annotations: violation::audit_annotations(&violations)
+                .into_iter()
+                .collect(),
+            ..Response::default()
+        });
+    }
+    let warnings = if plan.may_mutate {
+        response::warnings(&defaulting.reports)
+    } else {
+        Vec::new()
+    };
+    Ok(Response {
+        accepted: true,
+        mutated_object,
+        warnings,
+        ..Response::default()
+    })
+}
+
+/// Defaults the pod spec of `object` within `scope` and reports what it
+/// wrote and what stays insecure.
+fn default_pod_spec(
+    carrier: &Carrier,
+    settings: &Settings,
+    object: &RawValue,
+    spec: &PodSpecView,
+    scope: &Scope,
+) -> Result<Defaulting, String> {
+    let base = object.get();
     let spec_path = carrier.pod_spec_path();
     let mut pod_security_context = podspec::security_context(spec.security_context)
-        .map_err(|message| format!("{spec_path}.securityContext: {message}"))?;
+        .map_err(|message| format!("{spec_path}.{message}"))?;
     let windows = spec.is_windows();
     let mut splicer = Splicer::default();
-    let mut reports = Vec::new();
+    let mut defaulting = Defaulting::default();
 
-    let pod_level_writable = only_ephemeral.is_none() && !carrier.knative && !windows;
+    let pod_level_writable = *scope == Scope::Everything && !carrier.knative && !windows;
     if pod_level_writable
         && let Some(report) = default_pod_identity(
             carrier,
             settings,
             object,
-            &spec,
+            spec,
             &mut pod_security_context,
             &mut splicer,
         )?
     {
-        reports.push(report);
+        defaulting.reports.push(report);
     }
 
     let pod = PodFacts {
@@ -215,7 +368,14 @@ fn default_object(
             let path = format!("{spec_path}.{}[{index}]", list.field());
             let container =
                 podspec::container(raw).map_err(|message| format!("{path}: {message}"))?;
-            if let Some(existing) = only_ephemeral {
+            if settings
+                .exemptions
+                .image(container.image.as_deref().unwrap_or(""))
+            {
+                defaulting.exempt_containers.push(path);
+                continue;
+            }
+            if let Scope::EphemeralContainersNotIn(existing) = scope {
                 let is_new = list == ContainerList::EphemeralContainers
                     && !existing.iter().any(|name| name == container.name());
                 if !is_new {
@@ -224,7 +384,7 @@ fn default_object(
             }
             let original = podspec::security_context(container.security_context)
                 .map_err(|message| format!("{path}.{message}"))?;
-            let mut security_context = original.clone().unwrap_or_default();
+            let mut security_context = original.unwrap_or_default();
             let defaulted = defaults::default_container(
                 settings,
                 &pod,
@@ -247,7 +407,7 @@ fn default_object(
                 );
             }
             if !defaulted.is_empty() || !insecure.is_empty() {
-                reports.push(Report {
+                defaulting.reports.push(Report {
                     path,
                     container: Some(container.name().to_string()),
                     defaulted,
@@ -257,8 +417,8 @@ fn default_object(
         }
     }
 
-    let mutated_object = (!splicer.is_empty()).then(|| splicer.apply(base));
-    Ok((mutated_object, reports))
+    defaulting.mutated_object = (!splicer.is_empty()).then(|| splicer.apply(base));
+    Ok(defaulting)
 }
 
 /// The optional `run_as_user` / `run_as_group`, written on the pod-level
@@ -319,4 +479,137 @@ fn write_security_context(
         Some(raw) => splicer.replace(base, raw, text),
         None => splicer.add_field(base, container, "securityContext", text),
     }
+}
+
+/// Whether any check is configured.
+fn checks_configured(settings: &Settings) -> bool {
+    settings.pod_security != PssLevel::Privileged
+        || settings.run_as_user.is_some()
+        || settings.run_as_group.is_some()
+        || settings.strict_capabilities
+}
+
+/// Every violation of the configured checks in the (defaulted) object
+/// `text`, leaving out containers whose image is exempt.
+fn check(
+    carrier: &Carrier,
+    settings: &Settings,
+    text: &str,
+    exempt_containers: &[String],
+) -> Result<Vec<Violation>, String> {
+    if !checks_configured(settings) {
+        return Ok(Vec::new());
+    }
+    let template = json::find::<Map<String, Value>>(text, carrier.template_path)
+        .map_err(|error| {
+            format!(
+                "{} cannot be read: {}",
+                carrier.pod_spec_path(),
+                podspec::error_text(&error)
+            )
+        })?
+        .unwrap_or_default();
+    let Some(spec) = template.get("spec").and_then(Value::as_object) else {
+        return Ok(Vec::new());
+    };
+    let metadata = template.get("metadata").and_then(Value::as_object);
+    let spec_path = carrier.pod_spec_path();
+    let metadata_path = carrier
+        .template_path
+        .iter()
+        .copied()
+        .chain(["metadata"])
+        .collect::<Vec<_>>()
+        .join(".");
+    let mut violations = checks::check_pod(
+        settings.pod_security,
+        settings.pod_security_version,
+        metadata,
+        spec,
+        &spec_path,
+        &metadata_path,
+    );
+    violations.extend(checks::check_identity(
+        settings.run_as_user,
+        settings.run_as_group,
+        settings.strict_capabilities,
+        spec,
+        &spec_path,
+    ));
+    violations.retain(|violation| {
+        violation
+            .container_path()
+            .is_none_or(|path| !exempt_containers.iter().any(|exempt| exempt == path))
+    });
+    violation::sort_and_dedup(&mut violations);
+    Ok(violations)
+}
+
+/// With `validate_only`, what defaulting would have written, as violations.
+fn would_default(reports: &[Report]) -> impl Iterator<Item = Violation> + '_ {
+    let control = "secure-pod-defaults";
+    reports.iter().flat_map(move |report| {
+        report.defaulted.iter().filter_map(move |defaulted| {
+            let (field, expected) = match *defaulted {
+                Defaulted::AllowPrivilegeEscalation => ("allowPrivilegeEscalation", "false".into()),
+                Defaulted::SeccompProfile => ("seccompProfile.type", "RuntimeDefault".into()),
+                Defaulted::CapabilitiesDrop => ("capabilities.drop", "[ALL]".to_string()),
+                // An allowance that comes with the drop, not a requirement.
+                Defaulted::CapabilitiesAddNetBindService => return None,
+                Defaulted::RunAsNonRoot => ("runAsNonRoot", "true".into()),
+                Defaulted::ReadOnlyRootFilesystem => ("readOnlyRootFilesystem", "true".into()),
+                Defaulted::RunAsUser(uid) => ("runAsUser", uid.to_string()),
+                Defaulted::RunAsGroup(gid) => ("runAsGroup", gid.to_string()),
+            };
+            Some(match &report.container {
+                Some(name) => Violation::in_container(
+                    &report.path,
+                    Some(name.as_str()).filter(|name| !name.is_empty()),
+                    format!("securityContext.{field}"),
+                    expected,
+                    "unset",
+                    control,
+                ),
+                None => Violation::pod(
+                    format!("{}.{field}", report.path),
+                    format!("securityContext.{field}"),
+                    expected,
+                    "unset",
+                    control,
+                ),
+            })
+        })
+    })
+}
+
+/// The rules a rejection names: the Pod Security Standards level, the
+/// fixed identity, the defaults `validate_only` requires.
+fn rules_name(settings: &Settings) -> String {
+    let mut rules = Vec::new();
+    if settings.pod_security != PssLevel::Privileged {
+        rules.push(checks::rules_name(
+            settings.pod_security,
+            settings.pod_security_version,
+        ));
+    }
+    let mut identity = Vec::new();
+    if let Some(uid) = settings.run_as_user {
+        identity.push(format!("runAsUser {uid}"));
+    }
+    if let Some(gid) = settings.run_as_group {
+        identity.push(format!("runAsGroup {gid}"));
+    }
+    if settings.strict_capabilities {
+        identity.push("capabilities drop [ALL], add nothing".to_string());
+    }
+    if !identity.is_empty() {
+        rules.push(format!("the fixed identity ({})", identity.join(", ")));
+    }
+    if settings.validate_only {
+        rules.push(format!(
+            "secure-pod-defaults \"{}\" (validate_only)",
+            settings.secure_pod_defaults.name()
+        ));
+    }
+    rules.join(" and ")
 }

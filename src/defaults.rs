@@ -383,6 +383,7 @@ mod tests {
             run_as_user: Some(65534),
             run_as_group: Some(65534),
             read_only_root_filesystem: true,
+            ..Settings::default()
         };
         let (result, _) = run(&all_extras, &pod, &[80], json!({}));
         assert_eq!(result, json!({"runAsNonRoot": true}));
@@ -395,6 +396,7 @@ mod tests {
             run_as_user: Some(65534),
             run_as_group: Some(1000),
             read_only_root_filesystem: true,
+            ..Settings::default()
         };
         let pod = PodFacts {
             security_context: None,

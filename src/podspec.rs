@@ -27,6 +27,8 @@ pub struct PodSpecView<'a> {
     pub security_context: Option<&'a RawValue>,
     #[serde(borrow, default)]
     pub os: Option<PodOsView<'a>>,
+    #[serde(borrow, default)]
+    pub runtime_class_name: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -85,6 +87,8 @@ impl<'a> PodSpecView<'a> {
 pub struct ContainerView<'a> {
     #[serde(borrow, default)]
     pub name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub image: Option<Cow<'a, str>>,
     #[serde(default)]
     pub ports: Option<Vec<PortView>>,
     #[serde(borrow, default, deserialize_with = "raw_even_if_null")]

@@ -16,6 +16,8 @@ pub struct Response {
     pub code: Option<u16>,
     /// The whole object after defaulting, as JSON text.
     pub mutated_object: Option<String>,
+    /// Written into the audit log of the API server (structured violations).
+    pub audit_annotations: Vec<(String, String)>,
     pub warnings: Vec<String>,
 }
 
@@ -50,7 +52,18 @@ impl Response {
         push_json(&mut out, self.code.map(Value::from));
         out.push_str(",\"mutated_object\":");
         out.push_str(self.mutated_object.as_deref().unwrap_or("null"));
-        out.push_str(",\"audit_annotations\":null,\"warnings\":");
+        out.push_str(",\"audit_annotations\":");
+        if self.audit_annotations.is_empty() {
+            out.push_str("null");
+        } else {
+            let annotations: serde_json::Map<String, Value> = self
+                .audit_annotations
+                .iter()
+                .map(|(key, value)| (key.clone(), Value::from(value.as_str())))
+                .collect();
+            out.push_str(&Value::Object(annotations).to_string());
+        }
+        out.push_str(",\"warnings\":");
         if self.warnings.is_empty() {
             out.push_str("null");
         } else {

@@ -5,6 +5,7 @@
 //! derived `Deserialize`, so every refusal is a sentence that names the key
 //! and says what is allowed, instead of a serde error dump.
 
+use crate::checks::{PssLevel, PssVersion};
 use serde_json::{Map, Value};
 
 /// How much of Knative Serving's `secure-pod-defaults` to apply.
@@ -40,23 +41,84 @@ impl Level {
 /// the range of a non-negative int32).
 pub const MAX_ID: i64 = 2_147_483_647;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub secure_pod_defaults: Level,
-    /// Written as `runAsUser` where unset.
+    /// Written as `runAsUser` where unset; any other explicit UID is a
+    /// violation.
     pub run_as_user: Option<i64>,
-    /// Written as `runAsGroup` where unset.
+    /// Written as `runAsGroup` where unset; any other explicit GID is a
+    /// violation.
     pub run_as_group: Option<i64>,
     /// Written as `readOnlyRootFilesystem: true` on containers where unset.
     pub read_only_root_filesystem: bool,
+    /// The Pod Security Standards level the defaulted object is checked
+    /// against; `privileged` checks nothing.
+    pub pod_security: PssLevel,
+    pub pod_security_version: PssVersion,
+    /// Never mutate: reject what defaulting would have changed.
+    pub validate_only: bool,
+    /// Every container must drop exactly `[ALL]` and add nothing.
+    pub strict_capabilities: bool,
+    pub exemptions: Exemptions,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            secure_pod_defaults: Level::default(),
+            run_as_user: None,
+            run_as_group: None,
+            read_only_root_filesystem: false,
+            pod_security: PssLevel::Privileged,
+            pod_security_version: PssVersion::LATEST,
+            validate_only: false,
+            strict_capabilities: false,
+            exemptions: Exemptions::default(),
+        }
+    }
+}
+
+/// Requests the policy leaves alone, as Pod Security Admission's
+/// exemptions, plus images.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Exemptions {
+    /// Requests in these namespaces are accepted untouched.
+    pub namespaces: Vec<String>,
+    /// Requests by these users (as the API server names them, e.g.
+    /// `system:serviceaccount:ci:deployer`) are accepted untouched.
+    pub usernames: Vec<String>,
+    /// Pods with one of these `runtimeClassName`s are accepted untouched.
+    pub runtime_class_names: Vec<String>,
+    /// Containers whose image matches (exactly, or by prefix for a pattern
+    /// ending in `*`) are neither defaulted nor checked.
+    pub images: Vec<String>,
+}
+
+impl Exemptions {
+    const KEYS: [&'static str; 4] = ["namespaces", "usernames", "runtime_class_names", "images"];
+
+    pub fn image(&self, image: &str) -> bool {
+        self.images
+            .iter()
+            .any(|pattern| match pattern.strip_suffix('*') {
+                Some(prefix) => image.starts_with(prefix),
+                None => image == pattern,
+            })
+    }
 }
 
 /// Every settings key, in the order the README documents them.
-pub const KEYS: [&str; 4] = [
+pub const KEYS: [&str; 9] = [
     "secure_pod_defaults",
     "run_as_user",
     "run_as_group",
     "read_only_root_filesystem",
+    "pod_security",
+    "pod_security_version",
+    "validate_only",
+    "strict_capabilities",
+    "exemptions",
 ];
 
 impl Settings {
@@ -80,7 +142,7 @@ impl Settings {
                 ));
             }
         };
-        refuse_unknown_keys(map)?;
+        refuse_unknown_keys(map, &KEYS, "")?;
 
         let settings = Settings {
             secure_pod_defaults: match given(map, "secure_pod_defaults") {
@@ -93,10 +155,21 @@ impl Settings {
             run_as_group: given(map, "run_as_group")
                 .map(|value| read_id("run_as_group", value))
                 .transpose()?,
-            read_only_root_filesystem: given(map, "read_only_root_filesystem")
-                .map(|value| read_bool("read_only_root_filesystem", value))
-                .transpose()?
-                .unwrap_or(false),
+            read_only_root_filesystem: read_flag(map, "read_only_root_filesystem")?,
+            pod_security: match given(map, "pod_security") {
+                None => PssLevel::Privileged,
+                Some(value) => read_pod_security(value)?,
+            },
+            pod_security_version: match given(map, "pod_security_version") {
+                None => PssVersion::LATEST,
+                Some(value) => read_pod_security_version(value)?,
+            },
+            validate_only: read_flag(map, "validate_only")?,
+            strict_capabilities: read_flag(map, "strict_capabilities")?,
+            exemptions: match given(map, "exemptions") {
+                None => Exemptions::default(),
+                Some(value) => read_exemptions(value)?,
+            },
         };
         settings.refuse_contradictions()?;
         Ok(settings)
@@ -119,24 +192,30 @@ fn given<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     map.get(key).filter(|value| !value.is_null())
 }
 
-fn refuse_unknown_keys(map: &Map<String, Value>) -> Result<(), String> {
+/// Refuses keys not in `known`; `parent` names the enclosing key, if any
+/// (`exemptions.`).
+fn refuse_unknown_keys(
+    map: &Map<String, Value>,
+    known: &[&'static str],
+    parent: &str,
+) -> Result<(), String> {
     let mut unknown: Vec<&str> = map
         .keys()
         .map(String::as_str)
-        .filter(|key| !KEYS.contains(key))
+        .filter(|key| !known.contains(key))
         .collect();
     if unknown.is_empty() {
         return Ok(());
     }
     unknown.sort_unstable();
     let first = unknown[0];
-    let hint = match suggestion(first) {
+    let hint = match suggestion(first, known) {
         Some(known) => format!(" (did you mean \"{known}\"?)"),
         None => String::new(),
     };
     let names = unknown
         .iter()
-        .map(|key| format!("\"{key}\""))
+        .map(|key| format!("\"{parent}{key}\""))
         .collect::<Vec<_>>()
         .join(", ");
     let noun = if unknown.len() == 1 {
@@ -144,16 +223,21 @@ fn refuse_unknown_keys(map: &Map<String, Value>) -> Result<(), String> {
     } else {
         "settings"
     };
+    let scope = if parent.is_empty() {
+        "the settings are".to_string()
+    } else {
+        format!("{} takes", parent.trim_end_matches('.'))
+    };
     Err(format!(
-        "unknown {noun} {names}{hint}; the settings are: {}",
-        KEYS.join(", ")
+        "unknown {noun} {names}{hint}; {scope}: {}",
+        known.join(", ")
     ))
 }
 
 /// The known key a mistyped one most likely meant: the same letters once
 /// case, `-` and `_` are ignored (so camelCase and kebab-case spellings are
 /// recognised).
-fn suggestion(key: &str) -> Option<&'static str> {
+fn suggestion(key: &str, known: &[&'static str]) -> Option<&'static str> {
     let squash = |text: &str| -> String {
         text.chars()
             .filter(|c| *c != '_' && *c != '-')
@@ -161,7 +245,7 @@ fn suggestion(key: &str) -> Option<&'static str> {
             .collect()
     };
     let wanted = squash(key);
-    KEYS.iter().copied().find(|known| squash(known) == wanted)
+    known.iter().copied().find(|name| squash(name) == wanted)
 }
 
 fn read_level(value: &Value) -> Result<Level, String> {
@@ -177,6 +261,73 @@ fn read_level(value: &Value) -> Result<Level, String> {
         .find(|(name, _)| name == text)
         .map(|(_, level)| *level)
         .ok_or_else(|| format!("secure_pod_defaults must be {choices}, not \"{text}\""))
+}
+
+fn read_pod_security(value: &Value) -> Result<PssLevel, String> {
+    let choices = "\"privileged\", \"baseline\" or \"restricted\"";
+    value
+        .as_str()
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| format!("pod_security must be {choices}, not {}", describe(value)))
+}
+
+fn read_pod_security_version(value: &Value) -> Result<PssVersion, String> {
+    value
+        .as_str()
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| {
+            format!(
+                "pod_security_version must be \"latest\" or a version from \"v1.0\" to \"v1.{}\", not {}",
+                PssVersion::NEWEST_MINOR,
+                describe(value)
+            )
+        })
+}
+
+fn read_exemptions(value: &Value) -> Result<Exemptions, String> {
+    let Value::Object(map) = value else {
+        return Err(format!(
+            "exemptions must be an object with the keys {}, not {}",
+            Exemptions::KEYS.join(", "),
+            describe(value)
+        ));
+    };
+    refuse_unknown_keys(map, &Exemptions::KEYS, "exemptions.")?;
+    let list = |key: &str| -> Result<Vec<String>, String> {
+        let Some(value) = given(map, key) else {
+            return Ok(Vec::new());
+        };
+        let wrong = || {
+            format!(
+                "exemptions.{key} must be a list of non-empty strings, not {}",
+                describe(value)
+            )
+        };
+        let items = value.as_array().ok_or_else(wrong)?;
+        items
+            .iter()
+            .map(|item| match item.as_str() {
+                Some(text) if !text.is_empty() => Ok(text.to_string()),
+                _ => Err(format!(
+                    "exemptions.{key} must be a list of non-empty strings; it holds {}",
+                    describe(item)
+                )),
+            })
+            .collect()
+    };
+    Ok(Exemptions {
+        namespaces: list("namespaces")?,
+        usernames: list("usernames")?,
+        runtime_class_names: list("runtime_class_names")?,
+        images: list("images")?,
+    })
+}
+
+fn read_flag(map: &Map<String, Value>, key: &str) -> Result<bool, String> {
+    given(map, key)
+        .map(|value| read_bool(key, value))
+        .transpose()
+        .map(Option::unwrap_or_default)
 }
 
 fn read_id(key: &str, value: &Value) -> Result<i64, String> {
@@ -243,6 +394,7 @@ mod tests {
                 run_as_user: Some(65534),
                 run_as_group: Some(65534),
                 read_only_root_filesystem: true,
+                ..Settings::default()
             }
         );
     }
@@ -259,7 +411,8 @@ mod tests {
             refusal(json!({"securePodDefaults": "enabled"})),
             "unknown setting \"securePodDefaults\" (did you mean \"secure_pod_defaults\"?); \
              the settings are: secure_pod_defaults, run_as_user, run_as_group, \
-             read_only_root_filesystem"
+             read_only_root_filesystem, pod_security, pod_security_version, validate_only, \
+             strict_capabilities, exemptions"
         );
         assert!(
             refusal(json!({"zzz": 1, "aaa": 2})).starts_with("unknown settings \"aaa\", \"zzz\";")
@@ -295,6 +448,60 @@ mod tests {
         assert_eq!(
             refusal(json!(["enabled"])),
             "the settings must be an object of key: value pairs, not a list"
+        );
+    }
+
+    #[test]
+    fn checks_and_exemptions_are_read() {
+        let settings = Settings::from_value(&json!({
+            "pod_security": "restricted",
+            "pod_security_version": "v1.24",
+            "validate_only": true,
+            "strict_capabilities": true,
+            "exemptions": {"namespaces": ["kube-system"], "images": ["registry.example.com/infra/*"]},
+        }))
+        .unwrap();
+        assert_eq!(settings.pod_security, PssLevel::Restricted);
+        assert_eq!(settings.pod_security_version, PssVersion::v1(24));
+        assert!(settings.validate_only && settings.strict_capabilities);
+        assert_eq!(settings.exemptions.namespaces, vec!["kube-system"]);
+        assert!(
+            settings
+                .exemptions
+                .image("registry.example.com/infra/agent:1")
+        );
+        assert!(!settings.exemptions.image("registry.example.com/shop/web:1"));
+        let defaults = Settings::default();
+        assert_eq!(defaults.pod_security, PssLevel::Privileged);
+        assert_eq!(defaults.pod_security_version, PssVersion::LATEST);
+    }
+
+    #[test]
+    fn bad_check_settings_get_a_sentence() {
+        assert_eq!(
+            refusal(json!({"pod_security": "Restricted"})),
+            "pod_security must be \"privileged\", \"baseline\" or \"restricted\", not \"Restricted\""
+        );
+        assert_eq!(
+            refusal(json!({"pod_security_version": "1.30"})),
+            "pod_security_version must be \"latest\" or a version from \"v1.0\" to \"v1.37\", not \"1.30\""
+        );
+        assert_eq!(
+            refusal(json!({"exemptions": {"namespace": ["a"]}})),
+            "unknown setting \"exemptions.namespace\"; exemptions takes: namespaces, usernames, \
+             runtime_class_names, images"
+        );
+        assert_eq!(
+            refusal(json!({"exemptions": {"images": ["", "x"]}})),
+            "exemptions.images must be a list of non-empty strings; it holds \"\""
+        );
+        assert_eq!(
+            refusal(json!({"exemptions": {"usernames": "alice"}})),
+            "exemptions.usernames must be a list of non-empty strings, not \"alice\""
+        );
+        assert_eq!(
+            refusal(json!({"validate_only": 1})),
+            "validate_only must be true or false, not 1"
         );
     }
 
