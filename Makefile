@@ -44,7 +44,7 @@ check: test e2e-tests
 # Builds the policy and shows it answering the requests in examples/.
 .PHONY: demo
 demo: policy.wasm
-	cd $(E2E) && cargo run --locked --quiet --release --bin demo -- ../policy.wasm ../examples
+	cd $(E2E) && cargo run --locked --quiet --bin demo -- ../policy.wasm ../examples
 
 .PHONY: push
 push: annotated-policy.wasm

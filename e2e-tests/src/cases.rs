@@ -144,7 +144,7 @@ pub fn load_case_files(dir: &Path) -> Result<Vec<CaseFile>> {
                 duplicates.push(format!(
                     "duplicate case name {:?} (first defined in {})",
                     case.name,
-                    first.display()
+                    first.file_name().unwrap_or_default().to_string_lossy()
                 ));
                 false
             }
@@ -411,9 +411,15 @@ mod tests {
             patch_difference(&[a.clone(), b.clone()], &[b.clone(), a.clone()]),
             None
         );
-        let text = patch_difference(&[a.clone()], &[b.clone()]).unwrap();
-        assert!(text.contains("expected but not produced:\n    add /a 1"), "{text}");
-        assert!(text.contains("produced but not expected:\n    add /b 2"), "{text}");
+        let text = patch_difference(&[a], &[b]).unwrap();
+        assert!(
+            text.contains("expected but not produced:\n    add /a 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("produced but not expected:\n    add /b 2"),
+            "{text}"
+        );
     }
 
     #[test]

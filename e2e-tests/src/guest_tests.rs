@@ -37,7 +37,10 @@ fn guest(settings_answer: &Value, validate: Validate) -> Host {
             )
         }
         Validate::Trap => (String::new(), "unreachable".to_string()),
-        Validate::Loop => (String::new(), "(loop $spin (br $spin)) (i32.const 0)".to_string()),
+        Validate::Loop => (
+            String::new(),
+            "(loop $spin (br $spin)) (i32.const 0)".to_string(),
+        ),
         Validate::Fail(message) => (
             message.to_string(),
             format!(
@@ -124,8 +127,10 @@ fn mutation_is_answered_with_a_patch_and_logs_are_collected() {
     assert!(!answer.trapped);
     assert_eq!(
         answer.patch,
-        Some(vec![json!({"op": "add", "path": "/spec/containers/0/securityContext",
-                          "value": {"runAsNonRoot": true}})])
+        Some(vec![
+            json!({"op": "add", "path": "/spec/containers/0/securityContext",
+                          "value": {"runAsNonRoot": true}})
+        ])
     );
     assert_eq!(answer.warnings, vec!["defaulted"]);
     assert_eq!(answer.logs, vec![LOG_LINE.to_string()]);
@@ -154,7 +159,10 @@ fn refused_settings_stop_the_evaluation() {
     let answer = host.evaluate(&json!({"x": 1}), &pod_request()).unwrap();
     assert!(!answer.allowed);
     assert!(!answer.trapped, "validate must not have run");
-    assert_eq!(answer.settings_error.as_deref(), Some("unknown setting \"x\""));
+    assert_eq!(
+        answer.settings_error.as_deref(),
+        Some("unknown setting \"x\"")
+    );
     assert_eq!(
         answer.message.as_deref(),
         Some("Provided settings are not valid: unknown setting \"x\"")
@@ -169,7 +177,11 @@ fn a_trap_fails_closed_with_500() {
     assert!(answer.trapped);
     assert_eq!(answer.code, Some(500));
     assert!(
-        answer.message.as_deref().unwrap().starts_with("internal server error: "),
+        answer
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("internal server error: "),
         "{answer:?}"
     );
 }
@@ -192,7 +204,9 @@ fn an_endless_policy_is_interrupted() {
     assert_eq!(answer.code, Some(500));
     assert_eq!(
         answer.message.as_deref(),
-        Some("internal server error: Policy execution interrupted because it exceeded the allowed execution time")
+        Some(
+            "internal server error: Policy execution interrupted because it exceeded the allowed execution time"
+        )
     );
 }
 

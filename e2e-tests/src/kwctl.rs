@@ -43,8 +43,8 @@ struct Status {
 
 /// Reads one AdmissionResponse line as kwctl prints it.
 pub fn parse_response_line(line: &str) -> Result<Answer> {
-    let response: AdmissionResponse = serde_json::from_str(line)
-        .with_context(|| format!("not an AdmissionResponse: {line}"))?;
+    let response: AdmissionResponse =
+        serde_json::from_str(line).with_context(|| format!("not an AdmissionResponse: {line}"))?;
     let patch = match (&response.patch_type, &response.patch) {
         (_, None) => None,
         (Some(kind), Some(_)) if kind != "JSONPatch" => {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wapc::WapcHost;
@@ -117,8 +117,10 @@ impl Host {
     pub fn from_bytes(wasm: &[u8]) -> Result<Host> {
         let mut config = wasmtime::Config::default();
         config.epoch_interruption(true);
-        let engine = wasmtime::Engine::new(&config)?;
-        let module = wasmtime::Module::new(&engine, wasm)?;
+        // wasmtime has its own error type: keep its whole chain in the text.
+        let engine = wasmtime::Engine::new(&config).map_err(|e| anyhow!("{e:?}"))?;
+        let module = wasmtime::Module::new(&engine, wasm)
+            .map_err(|e| anyhow!("cannot compile the module: {e:?}"))?;
         start_epoch_ticker(&engine);
         let engine_pre = WasmtimeEngineProviderBuilder::new()
             .engine(engine)
@@ -146,16 +148,18 @@ impl Host {
         let echo_logs = std::env::var_os("E2E_LOG").is_some();
         let wapc = WapcHost::new(
             Box::new(provider),
-            Some(Box::new(move |_id, binding, namespace, operation, payload| {
-                host_call(
-                    &callback_logs,
-                    echo_logs,
-                    binding,
-                    namespace,
-                    operation,
-                    payload,
-                )
-            })),
+            Some(Box::new(
+                move |_id, binding, namespace, operation, payload| {
+                    host_call(
+                        &callback_logs,
+                        echo_logs,
+                        binding,
+                        namespace,
+                        operation,
+                        payload,
+                    )
+                },
+            )),
         )?;
         Ok(PolicyInstance { wapc, logs })
     }
@@ -259,9 +263,7 @@ impl PolicyInstance {
             let policy_message = settings_answer.message.unwrap_or_default();
             return Answer {
                 allowed: false,
-                message: Some(format!(
-                    "Provided settings are not valid: {policy_message}"
-                )),
+                message: Some(format!("Provided settings are not valid: {policy_message}")),
                 settings_error: Some(policy_message),
                 trapped: settings_answer.trapped,
                 logs: settings_answer.logs,
@@ -408,8 +410,10 @@ mod tests {
         assert!(answer.allowed);
         assert_eq!(
             answer.patch,
-            Some(vec![json!({"op": "add", "path": "/spec/containers/0/securityContext",
-                              "value": {"allowPrivilegeEscalation": false}})])
+            Some(vec![
+                json!({"op": "add", "path": "/spec/containers/0/securityContext",
+                              "value": {"allowPrivilegeEscalation": false}})
+            ])
         );
         assert_eq!(answer.warnings, vec!["changed".to_string()]);
     }
@@ -457,7 +461,10 @@ mod tests {
         assert!(!answer.allowed);
         assert_eq!(answer.message.as_deref(), Some("no"));
         assert_eq!(answer.code, Some(403));
-        assert_eq!(answer.audit_annotations.get("k").map(String::as_str), Some("v"));
+        assert_eq!(
+            answer.audit_annotations.get("k").map(String::as_str),
+            Some("v")
+        );
         assert_eq!(answer.warnings, vec!["w1", "w2"]);
     }
 
@@ -467,13 +474,25 @@ mod tests {
         assert!(!answer.allowed);
         assert_eq!(answer.code, Some(500));
         assert!(answer.trapped);
-        assert!(answer.message.unwrap().starts_with("internal server error: "));
+        assert!(
+            answer
+                .message
+                .unwrap()
+                .starts_with("internal server error: ")
+        );
     }
 
     #[test]
     fn only_logging_is_offered_to_the_guest() {
         let logs = Mutex::new(Vec::new());
-        let ok = host_call(&logs, false, "kubewarden", "tracing", "log", br#"{"msg":"hi"}"#);
+        let ok = host_call(
+            &logs,
+            false,
+            "kubewarden",
+            "tracing",
+            "log",
+            br#"{"msg":"hi"}"#,
+        );
         assert_eq!(ok.unwrap(), Vec::<u8>::new());
         assert_eq!(*logs.lock().unwrap(), vec![r#"{"msg":"hi"}"#.to_string()]);
         let refused = host_call(&logs, false, "kubewarden", "oci", "v1/verify", b"{}");

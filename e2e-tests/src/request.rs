@@ -85,9 +85,7 @@ pub fn complete_request(partial: &Value) -> Result<Value> {
     request
         .entry("operation")
         .or_insert_with(|| json!("CREATE"));
-    request
-        .entry("uid")
-        .or_insert_with(|| json!(DEFAULT_UID));
+    request.entry("uid").or_insert_with(|| json!(DEFAULT_UID));
 
     if !request.contains_key("kind") {
         let described = described
@@ -112,9 +110,7 @@ pub fn complete_request(partial: &Value) -> Result<Value> {
     request.entry("requestKind").or_insert(kind);
     request.entry("requestResource").or_insert(resource);
     if let Some(sub_resource) = request.get("subResource").cloned() {
-        request
-            .entry("requestSubResource")
-            .or_insert(sub_resource);
+        request.entry("requestSubResource").or_insert(sub_resource);
     }
 
     if !request.contains_key("name")
@@ -129,9 +125,9 @@ pub fn complete_request(partial: &Value) -> Result<Value> {
             .unwrap_or_else(|| json!("default"));
         request.insert("namespace".into(), namespace);
     }
-    request.entry("userInfo").or_insert_with(|| {
-        json!({"username": "kubernetes-admin", "groups": ["system:masters"]})
-    });
+    request
+        .entry("userInfo")
+        .or_insert_with(|| json!({"username": "kubernetes-admin", "groups": ["system:masters"]}));
     request.entry("dryRun").or_insert(json!(false));
 
     Ok(Value::Object(request))

@@ -94,6 +94,10 @@ fn every_case_holds() {
         println!("(each case also ran through kwctl unless marked skip_kwctl)");
     }
     println!("{passed} passed, {failed} failed");
-    assert!(passed + failed > 0, "no case found in {}", cases_dir().display());
+    assert!(
+        passed + failed > 0,
+        "no case found in {}",
+        cases_dir().display()
+    );
     assert_eq!(failed, 0, "{failed} case(s) failed, see above");
 }

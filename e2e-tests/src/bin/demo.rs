@@ -4,6 +4,7 @@
 //! Defaults: `$POLICY_WASM` or the repository's `policy.wasm`, and the
 //! repository's `examples/` folder.
 
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,6 +16,14 @@ use serde_json::Value;
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that stops early (`demo | head`) is not an error.
+        Err(err)
+            if err
+                .downcast_ref::<io::Error>()
+                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
@@ -40,63 +49,78 @@ fn run() -> Result<()> {
     if files.is_empty() {
         anyhow::bail!("no example in {}", examples_dir.display());
     }
+    let mut out = io::stdout().lock();
     for (index, path) in files.iter().enumerate() {
         if index > 0 {
-            println!();
+            writeln!(out)?;
         }
         let example = Example::load(path)?;
         let request = example
             .admission_request()
             .with_context(|| format!("in {}", path.display()))?;
         let answer = host.evaluate(&example.settings, &request)?;
-        print_example(path, &example, &request, &answer);
+        print_example(&mut out, path, &example, &request, &answer)?;
     }
     Ok(())
 }
 
-fn print_example(path: &Path, example: &Example, request: &Value, answer: &Answer) {
+fn print_example(
+    out: &mut impl Write,
+    path: &Path,
+    example: &Example,
+    request: &Value,
+    answer: &Answer,
+) -> io::Result<()> {
     let file = path.file_name().unwrap_or_default().to_string_lossy();
     let heading = format!("{} ({file})", example.title);
-    println!("{heading}");
-    println!("{}", "=".repeat(heading.chars().count()));
-    println!("settings: {}", example.settings);
-    println!(
-        "request:  {} {} {}/{}",
+    writeln!(out, "{heading}")?;
+    writeln!(out, "{}", "=".repeat(heading.chars().count()))?;
+    writeln!(out, "settings: {}", example.settings)?;
+    let kind = &request["kind"];
+    let api_version = match text(&kind["group"]).as_str() {
+        "" => text(&kind["version"]),
+        group => format!("{group}/{}", text(&kind["version"])),
+    };
+    writeln!(
+        out,
+        "request:  {} {api_version} {} {}/{}",
         text(&request["operation"]),
-        text(&request["kind"]["kind"]),
+        text(&kind["kind"]),
         text(&request["namespace"]),
         text(&request["name"]),
-    );
+    )?;
     let verdict = if answer.allowed {
         "allowed"
     } else {
         "rejected"
     };
     match answer.code {
-        Some(code) => println!("answer:   {verdict} (code {code})"),
-        None => println!("answer:   {verdict}"),
+        Some(code) => writeln!(out, "answer:   {verdict} (code {code})")?,
+        None => writeln!(out, "answer:   {verdict}")?,
     }
-    println!(
+    writeln!(
+        out,
         "message:  {}",
         answer.message.as_deref().unwrap_or("(none)")
-    );
+    )?;
     match &answer.patch {
-        None => println!("patch:    (none)"),
+        None => writeln!(out, "patch:    (none)")?,
         Some(operations) => {
-            println!("patch:    {} operation(s)", operations.len());
+            writeln!(out, "patch:    {} operation(s)", operations.len())?;
             for operation in operations {
-                println!("  {}", describe_operation(operation));
+                writeln!(out, "  {}", describe_operation(operation))?;
             }
         }
     }
     if answer.warnings.is_empty() {
-        println!("warnings: (none)");
+        writeln!(out, "warnings: (none)")?;
     } else {
-        println!("warnings:");
+        writeln!(out, "warnings:")?;
         for warning in &answer.warnings {
-            println!("  - {warning}");
+            writeln!(out, "  - {warning}")?;
         }
     }
+    Ok(())
 }
 
 /// A JSON string without quotes; anything else as JSON.
