@@ -15,6 +15,10 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
+/// Deepest object the policy returns mutated: the host parses the answer
+/// with a limit of 128 levels, and the answer wraps the object.
+const MAX_OBJECT_DEPTH: usize = 100;
+
 /// Which containers a request allows the policy to default.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Scope {
@@ -417,6 +421,12 @@ fn default_pod_spec(
         }
     }
 
+    if !splicer.is_empty() && json::nests_deeper_than(base, MAX_OBJECT_DEPTH) {
+        return Err(format!(
+            "the object nests deeper than {MAX_OBJECT_DEPTH} levels, more than any Kubernetes \
+             object does; it is refused rather than defaulted"
+        ));
+    }
     defaulting.mutated_object = (!splicer.is_empty()).then(|| splicer.apply(base));
     Ok(defaulting)
 }

@@ -110,6 +110,40 @@ pub fn is_null(raw: &RawValue) -> bool {
     raw.get() == "null"
 }
 
+/// Whether JSON `text` nests objects and lists deeper than `limit`.
+///
+/// Skipping a value (as `find` does for what is not on its path) has no depth
+/// limit, but the host parses the policy's answer with one (128 levels), so
+/// an object nested too deep must be refused rather than returned.
+pub fn nests_deeper_than(text: &str, limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for byte in text.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Byte ranges of one text, replaced by new text.
 #[derive(Debug, Default)]
 pub struct Splicer {
@@ -225,6 +259,13 @@ mod tests {
     fn find_reads_escaped_keys() {
         let found: Option<Value> = find(r#"{"sp\u0065c": 5}"#, &["spec"]).unwrap();
         assert_eq!(found, Some(json!(5)));
+    }
+
+    #[test]
+    fn nesting_depth_ignores_brackets_in_strings() {
+        assert!(!nests_deeper_than(r#"{"a": [{"b": "[[[[{{{{\"]]"}]}"#, 3));
+        assert!(nests_deeper_than(r#"{"a": [{"b": [1]}]}"#, 3));
+        assert!(!nests_deeper_than(r#"{"a": [{"b": [1]}]}"#, 4));
     }
 
     #[test]

@@ -59,8 +59,15 @@ pub struct UserInfo<'a> {
 
 /// Reads the payload, or says in one sentence why it cannot be read.
 pub fn parse(payload: &[u8]) -> Result<Payload<'_>, String> {
-    serde_json::from_slice(payload)
-        .map_err(|error| format!("the admission request cannot be read: {error}"))
+    serde_json::from_slice(payload).map_err(|error| {
+        let reason = error
+            .to_string()
+            .replace("struct Payload", "an object with settings and request")
+            .replace("struct Request", "an AdmissionRequest object")
+            .replace("struct GroupVersionKind", "a group, version and kind")
+            .replace("struct UserInfo", "a userInfo object");
+        format!("the admission request cannot be read: {reason}")
+    })
 }
 
 #[cfg(test)]
