@@ -46,6 +46,21 @@ check: test e2e-tests
 demo: policy.wasm
 	cd $(E2E) && cargo run --locked --quiet --bin demo -- ../policy.wasm ../examples
 
+# The floor of any policy's cost, built with the same SDK and profile.
+FLOOR := bench/floor
+FLOOR_WASM := $(FLOOR)/target/wasm32-wasip1/release/floor.wasm
+
+$(FLOOR_WASM): $(shell find $(FLOOR)/src -type f) $(FLOOR)/Cargo.toml $(FLOOR)/Cargo.lock | toolchain
+	cd $(FLOOR) && cargo --locked build --target=wasm32-wasip1 --release
+
+# Measures the policy next to the floor on the requests in bench/requests
+# (and `kwctl bench` as well when KWCTL names a kwctl binary). It prints the
+# targets met and missed; a miss does not fail the build.
+.PHONY: bench
+bench: policy.wasm $(FLOOR_WASM)
+	cd $(E2E) && cargo run --release --locked --quiet --bin bench -- \
+		../policy.wasm ../$(FLOOR_WASM) ../bench/requests
+
 .PHONY: push
 push: annotated-policy.wasm
 	$(KWCTL) push annotated-policy.wasm $(REGISTRY):v$(VERSION)
@@ -55,3 +70,14 @@ clean:
 	cargo clean
 	cd $(E2E) && cargo clean
 	rm -f policy.wasm annotated-policy.wasm
+
+# Fuzzing with cargo-fuzz and libFuzzer (no sanitizer, so the stable
+# toolchain builds it). FUZZ_SECONDS per target; the request target starts
+# from every e2e case as a seed.
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz
+fuzz: toolchain
+	cargo install cargo-fuzz --locked --quiet
+	cd $(E2E) && cargo run --locked --quiet --bin fuzz_corpus -- cases ../fuzz/corpus/request
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -s none --fuzz-dir . request corpus/request -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -s none --fuzz-dir . settings -- -max_total_time=$(FUZZ_SECONDS) -timeout=10

@@ -1,0 +1,176 @@
+//! Hostile payloads that cannot be written as YAML cases: huge, deeply
+//! nested, not JSON at all. Each must get an answer, never a trap.
+
+use secure_pod_defaults_e2e::{Host, default_wasm_path};
+use serde_json::{Value, json};
+use std::sync::OnceLock;
+
+/// The policy, compiled once for the whole test process.
+fn host() -> &'static Host {
+    static HOST: OnceLock<Host> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let path = default_wasm_path();
+        assert!(path.is_file(), "run `make policy.wasm` first");
+        Host::load(&path).expect("the policy loads")
+    })
+}
+
+/// The ValidationResponse for a raw payload; panics if the guest trapped.
+fn validate(host: &Host, payload: &[u8]) -> Value {
+    let mut instance = host.instantiate().expect("instantiate");
+    let answer = instance
+        .call_raw("validate", payload)
+        .unwrap_or_else(|error| panic!("the policy trapped: {error}"));
+    serde_json::from_slice(&answer).expect("the answer is JSON")
+}
+
+fn pod_request(spec: Value) -> Value {
+    json!({
+        "uid": "7f2b1c9e-0000-4000-8000-00000000a001",
+        "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "resource": {"group": "", "version": "v1", "resource": "pods"},
+        "operation": "CREATE",
+        "namespace": "shop",
+        "userInfo": {"username": "alice"},
+        "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "big", "namespace": "shop"}, "spec": spec},
+    })
+}
+
+fn payload(settings: Value, request: Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({"settings": settings, "request": request})).unwrap()
+}
+
+#[test]
+fn a_one_megabyte_pod_is_defaulted() {
+    let host = host();
+    let env: Vec<Value> = (0..40)
+        .map(|i| json!({"name": format!("SETTING_{i}"), "value": "x".repeat(200)}))
+        .collect();
+    let containers: Vec<Value> = (0..120)
+        .map(|i| json!({"name": format!("worker-{i}"), "image": "registry.example.com/shop/worker:1.0", "env": env}))
+        .collect();
+    let request = pod_request(json!({"containers": containers}));
+    let bytes = payload(
+        json!({"secure_pod_defaults": "enabled", "pod_security": "restricted"}),
+        request,
+    );
+    assert!(
+        bytes.len() > 1_000_000,
+        "the request is {} bytes",
+        bytes.len()
+    );
+    let answer = validate(host, &bytes);
+    assert_eq!(answer["accepted"], true, "{}", answer["message"]);
+    let mutated = &answer["mutated_object"]["spec"]["containers"];
+    assert_eq!(mutated.as_array().unwrap().len(), 120);
+    assert_eq!(mutated[119]["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(mutated[119]["env"], Value::Array(env));
+    assert_eq!(answer["warnings"].as_array().unwrap().len(), 8);
+}
+
+#[test]
+fn json_nested_ten_thousand_deep_is_refused_with_a_message() {
+    let host = host();
+    let mut deep = String::new();
+    for _ in 0..10_000 {
+        deep.push_str("{\"a\":");
+    }
+    deep.push('1');
+    for _ in 0..10_000 {
+        deep.push('}');
+    }
+    let text = format!(
+        "{{\"settings\":{{}},\"request\":{{\"kind\":{{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"}},\
+         \"operation\":\"CREATE\",\"object\":{{\"kind\":\"Pod\",\"spec\":{{\"containers\":[{{\"name\":\"x\",\"future\":{deep}}}]}}}}}}}}"
+    );
+    let answer = validate(host, text.as_bytes());
+    assert_eq!(answer["accepted"], false);
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the object nests deeper than 100 levels"),
+        "{message}"
+    );
+}
+
+#[test]
+fn payloads_that_are_not_requests_are_refused_with_a_message() {
+    let host = host();
+    for (payload, expected) in [
+        (
+            &b""[..],
+            "the admission request cannot be read: EOF while parsing",
+        ),
+        (
+            b"not json",
+            "the admission request cannot be read: expected ident",
+        ),
+        (
+            b"[1,2,3]",
+            "the admission request cannot be read: invalid type: integer `2`, expected an AdmissionRequest object",
+        ),
+        (
+            b"{\"settings\":{}}",
+            "the admission request cannot be read: missing field `request`",
+        ),
+        (
+            b"{\"request\":null}",
+            "the admission request cannot be read: invalid type: null",
+        ),
+        (b"\xff\xfe\x00", "the admission request cannot be read: "),
+    ] {
+        let answer = validate(host, payload);
+        assert_eq!(answer["accepted"], false);
+        let message = answer["message"].as_str().unwrap();
+        assert!(message.starts_with(expected), "{payload:?}: {message}");
+    }
+}
+
+#[test]
+fn any_settings_json_is_answered_with_a_sentence() {
+    let host = host();
+    let mut instance = host.instantiate().unwrap();
+    for settings in [
+        &b""[..],
+        b"null",
+        b"[]",
+        b"\"enabled\"",
+        b"{\"secure_pod_defaults\": {\"nested\": true}}",
+        b"{\"exemptions\": {\"images\": [1, 2]}}",
+        b"{\"run_as_user\": 1e40}",
+        b"{\"pod_security_version\": \"v1.999\"}",
+        b"{\"a\": 1, \"a\": 2}",
+    ] {
+        let answer = instance
+            .call_raw("validate_settings", settings)
+            .unwrap_or_else(|error| panic!("{settings:?} trapped: {error}"));
+        let answer: Value = serde_json::from_slice(&answer).unwrap();
+        let valid = answer["valid"].as_bool().unwrap();
+        if settings != b"null" {
+            assert!(!valid, "{settings:?} was accepted");
+            let message = answer["message"].as_str().unwrap();
+            assert!(
+                message.len() > 10 && !message.contains("Error("),
+                "{message}"
+            );
+        } else {
+            assert!(valid);
+        }
+    }
+}
+
+#[test]
+fn settings_that_are_not_valid_inside_a_request_reject_it() {
+    let host = host();
+    let answer = validate(
+        host,
+        &payload(
+            json!({"secure_pod_defaults": "always"}),
+            pod_request(json!({"containers": []})),
+        ),
+    );
+    assert_eq!(answer["accepted"], false);
+    assert_eq!(
+        answer["message"],
+        "the policy settings are not valid: secure_pod_defaults must be \"disabled\", \"root-allowed\" or \"enabled\", not \"always\""
+    );
+}
