@@ -44,16 +44,30 @@ pub fn evaluate(payload: &[u8]) -> Response {
         Ok(payload) => payload,
         Err(message) => return Response::reject(message),
     };
-    let settings = match payload.settings {
-        None => Settings::default(),
-        Some(raw) => match Settings::from_json(raw.get().as_bytes()) {
-            Ok(settings) => settings,
-            Err(message) => {
-                return Response::reject(format!("the policy settings are not valid: {message}"));
+    let settings_text = payload.settings.map_or("{}", RawValue::get);
+    LAST_SETTINGS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let cached = cache.as_ref().filter(|(text, _)| text == settings_text);
+        if cached.is_none() {
+            match Settings::from_json(settings_text.as_bytes()) {
+                Ok(settings) => *cache = Some((settings_text.to_string(), settings)),
+                Err(message) => {
+                    return Response::reject(format!(
+                        "the policy settings are not valid: {message}"
+                    ));
+                }
             }
-        },
-    };
-    admit(&settings, &payload.request)
+        }
+        let (_, settings) = cache.as_ref().expect("just filled");
+        admit(settings, &payload.request)
+    })
+}
+
+thread_local! {
+    /// The settings of the previous request: a policy instance always gets
+    /// the same settings, so they are read once, not per request.
+    static LAST_SETTINGS: std::cell::RefCell<Option<(String, Settings)>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// Decides, for one request, what to default and what to check, and does it.
@@ -510,7 +524,7 @@ fn check(
     if !checks_configured(settings) {
         return Ok(Vec::new());
     }
-    let template = json::find::<Map<String, Value>>(text, carrier.template_path)
+    let template = json::find::<json::PrunedValue>(text, carrier.template_path)
         .map_err(|error| {
             format!(
                 "{} cannot be read: {}",
@@ -518,6 +532,7 @@ fn check(
                 podspec::error_text(&error)
             )
         })?
+        .map(|pruned| pruned.0)
         .unwrap_or_default();
     let Some(spec) = template.get("spec").and_then(Value::as_object) else {
         return Ok(Vec::new());

@@ -88,7 +88,13 @@ pub fn default_container(
     if level != Level::Disabled && linux {
         defaulted.extend(allow_privilege_escalation(security_context));
         defaulted.extend(seccomp_profile(pod.security_context, security_context));
-        defaulted.extend(capabilities(container_ports, security_context));
+        // Under strict_capabilities no container may add anything, so the
+        // default must not add NET_BIND_SERVICE either.
+        let low_ports_allowed = !settings.strict_capabilities;
+        defaulted.extend(capabilities(
+            container_ports.filter(|_| low_ports_allowed),
+            security_context,
+        ));
     }
     if level == Level::Enabled {
         defaulted.extend(run_as_non_root(pod.security_context, security_context));
@@ -147,7 +153,8 @@ fn seccomp_profile(
 }
 
 /// When `capabilities` is unset: drop ALL, and add NET_BIND_SERVICE back for a
-/// container that declares a port below 1024. A `capabilities` object in any
+/// container that declares a port below 1024 (`container_ports` is empty
+/// under `strict_capabilities`). A `capabilities` object in any
 /// form (`{}`, only `add`, `drop: []`) is the user's and is kept.
 fn capabilities(
     container_ports: impl Iterator<Item = i64>,
@@ -415,6 +422,16 @@ mod tests {
                 Defaulted::RunAsUser(65534)
             ]
         );
+    }
+
+    #[test]
+    fn strict_capabilities_never_add_net_bind_service() {
+        let strict = Settings {
+            strict_capabilities: true,
+            ..Settings::default()
+        };
+        let (result, _) = run(&strict, &linux_pod(None), &[80], json!({}));
+        assert_eq!(result["capabilities"], json!({"drop": ["ALL"]}));
     }
 
     #[test]

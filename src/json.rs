@@ -9,6 +9,7 @@
 
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
 use serde_json::value::RawValue;
 use std::fmt;
 use std::marker::PhantomData;
@@ -108,6 +109,108 @@ pub fn raw_even_if_null<'de, D: Deserializer<'de>>(
 /// Whether a raw value is JSON `null` (an unset field, for Kubernetes).
 pub fn is_null(raw: &RawValue) -> bool {
     raw.get() == "null"
+}
+
+/// A JSON value read without the fields listed in `PrunedValue::SKIPPED`,
+/// at any depth: what the Pod Security checks read is a small part of a pod
+/// spec (environment variables, resources, commands and mounts make up most
+/// of it), so building a tree of the rest only costs time.
+pub struct PrunedValue(pub Value);
+
+impl PrunedValue {
+    /// Fields no check reads. A test keeps this list and the checks apart:
+    /// none of these names may appear in `src/checks`.
+    pub const SKIPPED: [&'static str; 27] = [
+        "args",
+        "command",
+        "env",
+        "envFrom",
+        "imagePullPolicy",
+        "resources",
+        "resizePolicy",
+        "stdin",
+        "stdinOnce",
+        "terminationMessagePath",
+        "terminationMessagePolicy",
+        "tty",
+        "volumeDevices",
+        "volumeMounts",
+        "workingDir",
+        "affinity",
+        "dnsConfig",
+        "imagePullSecrets",
+        "nodeSelector",
+        "readinessGates",
+        "resourceClaims",
+        "schedulingGates",
+        "tolerations",
+        "topologySpreadConstraints",
+        "labels",
+        "managedFields",
+        "ownerReferences",
+    ];
+}
+
+impl<'de> Deserialize<'de> for PrunedValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(PrunedVisitor).map(PrunedValue)
+    }
+}
+
+struct PrunedVisitor;
+
+impl<'de> Visitor<'de> for PrunedVisitor {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        PrunedValue::deserialize(deserializer).map(|pruned| pruned.0)
+    }
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Value, S::Error> {
+        let mut items = Vec::new();
+        while let Some(PrunedValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Value, M::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if PrunedValue::SKIPPED.contains(&key.0.as_ref()) {
+                map.next_value::<IgnoredAny>()?;
+            } else {
+                let PrunedValue(value) = map.next_value()?;
+                object.insert(key.0.into_owned(), value);
+            }
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 /// Whether JSON `text` nests objects and lists deeper than `limit`.
@@ -259,6 +362,34 @@ mod tests {
     fn find_reads_escaped_keys() {
         let found: Option<Value> = find(r#"{"sp\u0065c": 5}"#, &["spec"]).unwrap();
         assert_eq!(found, Some(json!(5)));
+    }
+
+    #[test]
+    fn pruned_values_leave_out_the_skipped_fields_at_any_depth() {
+        let text = r#"{"spec": {"containers": [{"name": "a", "env": [{"name": "X"}], "securityContext": {"runAsUser": 1}}],
+            "tolerations": [], "hostNetwork": true, "n": null, "f": 1.5}}"#;
+        let PrunedValue(value) = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            value,
+            json!({"spec": {"containers": [{"name": "a", "securityContext": {"runAsUser": 1}}],
+                   "hostNetwork": true, "n": null, "f": 1.5}})
+        );
+    }
+
+    #[test]
+    fn no_check_reads_a_pruned_field() {
+        let checks = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks");
+        for entry in std::fs::read_dir(checks).unwrap() {
+            let path = entry.unwrap().path();
+            let source = std::fs::read_to_string(&path).unwrap();
+            for skipped in PrunedValue::SKIPPED {
+                assert!(
+                    !source.contains(&format!("\"{skipped}\"")),
+                    "{} reads \"{skipped}\", which PrunedValue leaves out",
+                    path.display()
+                );
+            }
+        }
     }
 
     #[test]

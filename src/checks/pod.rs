@@ -28,11 +28,14 @@ pub struct PodView<'a> {
     pub metadata_path: &'a str,
 }
 
-/// One container (init, regular or ephemeral) and its indexed path.
+/// One container (init, regular or ephemeral) and where it sits.
 #[derive(Clone, Debug)]
 pub struct ContainerView<'a> {
-    /// e.g. `spec.initContainers[0]`.
-    pub path: String,
+    /// e.g. `spec.template.spec`.
+    spec_path: &'a str,
+    /// e.g. `initContainers`.
+    list: &'static str,
+    index: usize,
     /// The `name` field when it is a string.
     pub name: Option<&'a str>,
     pub fields: &'a Map<String, Value>,
@@ -71,7 +74,9 @@ impl<'a> PodView<'a> {
             for (index, item) in items.iter().enumerate() {
                 if let Value::Object(fields) = item {
                     views.push(ContainerView {
-                        path: self.spec_path_to(&format!("{list}[{index}]")),
+                        spec_path: self.spec_path,
+                        list,
+                        index,
                         name: fields.get("name").and_then(Value::as_str),
                         fields,
                     });
@@ -136,6 +141,12 @@ impl<'a> PodView<'a> {
 }
 
 impl<'a> ContainerView<'a> {
+    /// The indexed path, e.g. `spec.initContainers[0]`; built only for a
+    /// violation, since most containers have none.
+    pub fn path(&self) -> String {
+        join(self.spec_path, &format!("{}[{}]", self.list, self.index))
+    }
+
     /// A container field, `None` when absent or `null`.
     pub fn field(&self, key: &str) -> Option<&'a Value> {
         present(self.fields.get(key))
@@ -159,7 +170,7 @@ impl<'a> ContainerView<'a> {
         actual: impl Into<String>,
         control: &'static str,
     ) -> Violation {
-        Violation::in_container(&self.path, self.name, field, expected, actual, control)
+        Violation::in_container(&self.path(), self.name, field, expected, actual, control)
     }
 }
 
