@@ -236,7 +236,7 @@ fn refuse_unknown_keys(
 
 /// The known key a mistyped one most likely meant: the same letters once
 /// case, `-` and `_` are ignored (so camelCase and kebab-case spellings are
-/// recognised).
+/// recognised), or, failing that, a key at most two edits away.
 fn suggestion(key: &str, known: &[&'static str]) -> Option<&'static str> {
     let squash = |text: &str| -> String {
         text.chars()
@@ -245,7 +245,34 @@ fn suggestion(key: &str, known: &[&'static str]) -> Option<&'static str> {
             .collect()
     };
     let wanted = squash(key);
-    known.iter().copied().find(|name| squash(name) == wanted)
+    known
+        .iter()
+        .copied()
+        .find(|name| squash(name) == wanted)
+        .or_else(|| {
+            known
+                .iter()
+                .copied()
+                .map(|name| (edit_distance(&squash(name), &wanted), name))
+                .filter(|(distance, _)| *distance <= 2)
+                .min()
+                .map(|(_, name)| name)
+        })
+}
+
+/// Levenshtein distance between two short strings.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, a_char) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, b_char) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(a_char != *b_char);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 fn read_level(value: &Value) -> Result<Level, String> {
@@ -276,8 +303,13 @@ fn read_pod_security_version(value: &Value) -> Result<PssVersion, String> {
         .as_str()
         .and_then(|text| text.parse().ok())
         .ok_or_else(|| {
+            let hint = if value.is_number() {
+                " (write the version as a string, such as \"v1.30\")"
+            } else {
+                ""
+            };
             format!(
-                "pod_security_version must be \"latest\" or a version from \"v1.0\" to \"v1.{}\", not {}",
+                "pod_security_version must be \"latest\" or a version from \"v1.0\" to \"v1.{}\", not {}{hint}",
                 PssVersion::NEWEST_MINOR,
                 describe(value)
             )
@@ -488,9 +520,15 @@ mod tests {
         );
         assert_eq!(
             refusal(json!({"exemptions": {"namespace": ["a"]}})),
-            "unknown setting \"exemptions.namespace\"; exemptions takes: namespaces, usernames, \
-             runtime_class_names, images"
+            "unknown setting \"exemptions.namespace\" (did you mean \"namespaces\"?); exemptions \
+             takes: namespaces, usernames, runtime_class_names, images"
         );
+        assert_eq!(
+            refusal(json!({"pod_security_version": 1.30})),
+            "pod_security_version must be \"latest\" or a version from \"v1.0\" to \"v1.37\", \
+             not 1.3 (write the version as a string, such as \"v1.30\")"
+        );
+        assert!(refusal(json!({"pod_securty": "baseline"})).contains("did you mean \"pod_security\"?"));
         assert_eq!(
             refusal(json!({"exemptions": {"images": ["", "x"]}})),
             "exemptions.images must be a list of non-empty strings; it holds \"\""
