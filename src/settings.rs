@@ -528,7 +528,9 @@ mod tests {
             "pod_security_version must be \"latest\" or a version from \"v1.0\" to \"v1.37\", \
              not 1.3 (write the version as a string, such as \"v1.30\")"
         );
-        assert!(refusal(json!({"pod_securty": "baseline"})).contains("did you mean \"pod_security\"?"));
+        assert!(
+            refusal(json!({"pod_securty": "baseline"})).contains("did you mean \"pod_security\"?")
+        );
         assert_eq!(
             refusal(json!({"exemptions": {"images": ["", "x"]}})),
             "exemptions.images must be a list of non-empty strings; it holds \"\""
