@@ -29,13 +29,13 @@ lint: toolchain
 
 .PHONY: test
 test: fmt lint
-	cargo test --locked
+	cargo test --locked --lib --bins --tests
 
 # The e2e cases run through the built wasm in the project's own host, and
 # through `kwctl run` as well when KWCTL names a kwctl binary.
 .PHONY: e2e-tests
 e2e-tests: policy.wasm
-	cd $(E2E) && cargo test --locked -- --nocapture
+	cd $(E2E) && cargo test --locked --lib --bins --tests -- --nocapture
 
 # Every test: formatting, lints, unit tests, e2e cases.
 .PHONY: check
