@@ -7,10 +7,10 @@
 //! at pod and container level (`RuntimeDefault` or `Localhost`). So the field
 //! rule applies at every pinned version, as it does in PSA.
 
-use super::pod::{PodView, present, wrong_type};
+use super::pod::{PodView, profile_problem, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
 use crate::violation::Violation;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 const CONTROL: &str = "AppArmor";
 const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
@@ -50,7 +50,7 @@ fn app_armor_profile_1_0(pod: &PodView<'_>) -> Vec<Violation> {
             ));
         }
     }
-    if let Some((field, actual)) = profile_problem(pod.security_context()) {
+    if let Some((field, actual)) = profile_problem(pod.security_context(), "appArmorProfile") {
         violations.push(pod.violation(
             &format!("securityContext.{field}"),
             FIELD_EXPECTED,
@@ -59,7 +59,9 @@ fn app_armor_profile_1_0(pod: &PodView<'_>) -> Vec<Violation> {
         ));
     }
     for container in pod.containers() {
-        if let Some((field, actual)) = profile_problem(container.security_context()) {
+        if let Some((field, actual)) =
+            profile_problem(container.security_context(), "appArmorProfile")
+        {
             violations.push(container.violation(
                 format!("securityContext.{field}"),
                 FIELD_EXPECTED,
@@ -73,26 +75,6 @@ fn app_armor_profile_1_0(pod: &PodView<'_>) -> Vec<Violation> {
 
 fn allowed_annotation(profile: &str) -> bool {
     profile.is_empty() || profile == "runtime/default" || profile.starts_with("localhost/")
-}
-
-/// The offending field (relative to the securityContext) and what it holds
-/// when `appArmorProfile` is set to something other than an allowed type.
-fn profile_problem(
-    security_context: Option<&Map<String, Value>>,
-) -> Option<(&'static str, String)> {
-    let profile = present(security_context?.get("appArmorProfile"))?;
-    let Some(profile) = profile.as_object() else {
-        return Some(("appArmorProfile", wrong_type(profile, "an object")));
-    };
-    let actual = match present(profile.get("type")) {
-        Some(Value::String(kind)) if kind == "RuntimeDefault" || kind == "Localhost" => {
-            return None;
-        }
-        Some(Value::String(kind)) => kind.clone(),
-        Some(other) => wrong_type(other, "a string"),
-        None => "unset".to_owned(),
-    };
-    Some(("appArmorProfile.type", actual))
 }
 
 #[cfg(test)]

@@ -174,6 +174,29 @@ impl<'a> ContainerView<'a> {
     }
 }
 
+/// When the profile `key` (`seccompProfile` or `appArmorProfile`) is set in
+/// this securityContext to anything but the two types both controls allow,
+/// `RuntimeDefault` and `Localhost`: the offending field (relative to the
+/// securityContext) and what it holds.
+pub fn profile_problem(
+    security_context: Option<&Map<String, Value>>,
+    key: &'static str,
+) -> Option<(String, String)> {
+    let profile = present(security_context?.get(key))?;
+    let Some(profile) = profile.as_object() else {
+        return Some((key.to_owned(), wrong_type(profile, "an object")));
+    };
+    let actual = match present(profile.get("type")) {
+        Some(Value::String(kind)) if kind == "RuntimeDefault" || kind == "Localhost" => {
+            return None;
+        }
+        Some(Value::String(kind)) => kind.clone(),
+        Some(other) => wrong_type(other, "a string"),
+        None => "unset".to_owned(),
+    };
+    Some((format!("{key}.type"), actual))
+}
+
 /// `value` unless it is absent or `null`.
 pub fn present(value: Option<&Value>) -> Option<&Value> {
     value.filter(|value| !value.is_null())

@@ -9,10 +9,10 @@
 //!
 //! At restricted from v1.19, `seccompProfile_restricted` replaces it.
 
-use super::pod::{PodView, present, wrong_type};
+use super::pod::{PodView, profile_problem, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
 use crate::violation::Violation;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 const CONTROL: &str = "Seccomp";
 pub(super) const ID: &str = "seccompProfile_baseline";
@@ -72,7 +72,7 @@ fn allowed_annotation(profile: &str) -> bool {
 fn seccomp_profile_baseline_1_19(pod: &PodView<'_>) -> Vec<Violation> {
     const EXPECTED: &str = "RuntimeDefault, Localhost or unset";
     let mut violations = Vec::new();
-    if let Some((field, actual)) = profile_problem(pod.security_context()) {
+    if let Some((field, actual)) = profile_problem(pod.security_context(), "seccompProfile") {
         violations.push(pod.violation(
             &format!("securityContext.{field}"),
             EXPECTED,
@@ -81,7 +81,9 @@ fn seccomp_profile_baseline_1_19(pod: &PodView<'_>) -> Vec<Violation> {
         ));
     }
     for container in pod.containers() {
-        if let Some((field, actual)) = profile_problem(container.security_context()) {
+        if let Some((field, actual)) =
+            profile_problem(container.security_context(), "seccompProfile")
+        {
             violations.push(container.violation(
                 format!("securityContext.{field}"),
                 EXPECTED,
@@ -91,27 +93,6 @@ fn seccomp_profile_baseline_1_19(pod: &PodView<'_>) -> Vec<Violation> {
         }
     }
     violations
-}
-
-/// When `seccompProfile` is set in this securityContext to anything but an
-/// allowed type: the offending field (relative to the securityContext) and
-/// what it holds. Shared with `seccomp_restricted`.
-pub(super) fn profile_problem(
-    security_context: Option<&Map<String, Value>>,
-) -> Option<(&'static str, String)> {
-    let profile = present(security_context?.get("seccompProfile"))?;
-    let Some(profile) = profile.as_object() else {
-        return Some(("seccompProfile", wrong_type(profile, "an object")));
-    };
-    let actual = match present(profile.get("type")) {
-        Some(Value::String(kind)) if kind == "RuntimeDefault" || kind == "Localhost" => {
-            return None;
-        }
-        Some(Value::String(kind)) => kind.clone(),
-        Some(other) => wrong_type(other, "a string"),
-        None => "unset".to_owned(),
-    };
-    Some(("seccompProfile.type", actual))
 }
 
 #[cfg(test)]

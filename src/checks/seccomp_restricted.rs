@@ -6,7 +6,8 @@
 //! `seccompProfile_baseline`.
 
 use super::pod::PodView;
-use super::seccomp_baseline::{self, profile_problem};
+use super::pod::profile_problem;
+use super::seccomp_baseline;
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
 use crate::violation::Violation;
 
@@ -33,7 +34,7 @@ pub(super) const CHECK: Check = Check {
 
 fn seccomp_profile_restricted_1_19(pod: &PodView<'_>) -> Vec<Violation> {
     let mut violations = Vec::new();
-    let pod_problem = profile_problem(pod.security_context());
+    let pod_problem = profile_problem(pod.security_context(), "seccompProfile");
     let pod_is_set = pod.security_context_field("seccompProfile").is_some();
     if let Some((field, actual)) = &pod_problem {
         violations.push(pod.violation(
@@ -45,7 +46,9 @@ fn seccomp_profile_restricted_1_19(pod: &PodView<'_>) -> Vec<Violation> {
     }
     for container in pod.containers() {
         if container.security_context_field("seccompProfile").is_some() {
-            if let Some((field, actual)) = profile_problem(container.security_context()) {
+            if let Some((field, actual)) =
+                profile_problem(container.security_context(), "seccompProfile")
+            {
                 violations.push(container.violation(
                     format!("securityContext.{field}"),
                     EXPECTED,
