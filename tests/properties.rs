@@ -245,10 +245,13 @@ fn settings() -> impl Strategy<Value = Value> {
         proptest::option::of(prop_oneof![Just(1000i64), Just(65534)]),
         proptest::option::of(prop_oneof![Just(1000i64), Just(65534)]),
         any::<bool>(),
+        proptest::sample::select(vec!["privileged", "baseline", "restricted"]),
+        proptest::sample::select(vec!["latest", "v1.24", "v1.35"]),
+        any::<bool>(),
     )
-        .prop_map(|(level, user, group, read_only)| {
-            let mut settings =
-                json!({"secure_pod_defaults": level, "read_only_root_filesystem": read_only});
+        .prop_map(|(level, user, group, read_only, pod_security, version, strict)| {
+            let mut settings = json!({"secure_pod_defaults": level, "read_only_root_filesystem": read_only,
+                "pod_security": pod_security, "pod_security_version": version, "strict_capabilities": strict});
             if let Some(user) = user {
                 settings["run_as_user"] = json!(user);
             }
@@ -348,10 +351,24 @@ proptest! {
         let (response, mutated) = run(&settings, &object);
         prop_assert!(response["accepted"].is_boolean());
         if let Some(mutated) = mutated {
+            // The output passed the checks: run again, it passes unchanged.
             let (again, mutated_again) = run(&settings, &mutated);
-            prop_assert_eq!(&again["accepted"], &json!(true));
+            prop_assert_eq!(&again["accepted"], &json!(true), "{}", again["message"]);
             prop_assert!(mutated_again.is_none(), "defaulting the output again changed it: {}", mutated_again.unwrap());
         }
+    }
+
+    #[test]
+    fn validate_only_accepts_exactly_what_needs_no_mutation(settings in settings(), object in workload()) {
+        let (response, mutated) = run(&settings, &object);
+        let mutating_accepts_unchanged = response["accepted"] == json!(true) && mutated.is_none();
+        let mut validate_only = settings.clone();
+        validate_only["validate_only"] = json!(true);
+        let (checked, never_mutated) = run(&validate_only, &object);
+        prop_assert!(never_mutated.is_none(), "validate_only mutated the object");
+        prop_assert_eq!(checked["accepted"] == json!(true), mutating_accepts_unchanged,
+            "validate_only answered {} where the mutating mode answered {} (mutated: {})",
+            checked["message"], response["message"], response["mutated_object"].is_object());
     }
 
     #[test]
