@@ -2,7 +2,7 @@
 SOURCE_FILES := $(shell find src -type f) Cargo.toml Cargo.lock
 E2E := e2e-tests
 KWCTL ?= kwctl
-REGISTRY ?= ghcr.io/example/policies/secure-pod-defaults
+REGISTRY ?= $(shell sed -n "s/^  io.kubewarden.policy.ociUrl: *//p" metadata.yml)
 VERSION := $(shell sed -n 's/^  io.kubewarden.policy.version: *//p' metadata.yml)
 
 .PHONY: toolchain
