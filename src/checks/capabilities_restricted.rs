@@ -78,7 +78,7 @@ fn check_container(container: &ContainerView<'_>, violations: &mut Vec<Violation
                 };
                 violations.push(container.violation(
                     format!("securityContext.capabilities.add[{index}]"),
-                    "NET_BIND_SERVICE (the only capability restricted lets a container add)",
+                    "NET_BIND_SERVICE or removed",
                     actual,
                     CONTROL,
                 ));

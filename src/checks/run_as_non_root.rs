@@ -43,7 +43,7 @@ fn run_as_non_root_1_0(pod: &PodView<'_>) -> Vec<Violation> {
         };
         violations.push(container.violation(
             "securityContext.runAsNonRoot",
-            "true (here or in the pod's securityContext)",
+            "true, here or in the pod's securityContext",
             actual,
             CONTROL,
         ));

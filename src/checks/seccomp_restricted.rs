@@ -65,7 +65,7 @@ fn seccomp_profile_restricted_1_19(pod: &PodView<'_>) -> Vec<Violation> {
             };
             violations.push(container.violation(
                 "securityContext.seccompProfile.type",
-                format!("{EXPECTED} (here or in the pod's securityContext)"),
+                format!("{EXPECTED}, here or in the pod's securityContext"),
                 actual,
                 CONTROL,
             ));
@@ -109,7 +109,7 @@ mod tests {
         );
         assert_eq!(
             found[0].to_string(),
-            "spec.initContainers[0] \"setup\": securityContext.seccompProfile.type must be RuntimeDefault or Localhost (here or in the pod's securityContext) (is unset)"
+            "spec.initContainers[0] \"setup\": securityContext.seccompProfile.type must be RuntimeDefault or Localhost, here or in the pod's securityContext (is unset)"
         );
     }
 
