@@ -119,8 +119,9 @@ fn plan(carrier: &Carrier, request: &Request, object: &RawValue) -> Result<Optio
                     may_mutate: !carrier.immutable,
                 }));
             };
-            let template = read_template_value(carrier, object, "the object")?;
-            let old_template = read_template_value(carrier, old_object, "the old object")?;
+            let template: Value = read_template_as(carrier, object.get(), "the object")?;
+            let old_template: Value =
+                read_template_as(carrier, old_object.get(), "the old object")?;
             if carrier.immutable {
                 // A pod's spec can barely change; as Pod Security Admission
                 // does, only an update that changes what runs is checked.
@@ -181,8 +182,14 @@ fn made_from_a_defaulted_template(carrier: &Carrier, object: &RawValue) -> bool 
     })
 }
 
-fn read_template_value(carrier: &Carrier, object: &RawValue, which: &str) -> Result<Value, String> {
-    json::find::<Value>(object.get(), carrier.template_path)
+/// The pod template of the object `text`, read as `T` (its default when the
+/// object has none); `which` names what could not be read in the message.
+fn read_template_as<'a, T: serde::Deserialize<'a> + Default>(
+    carrier: &Carrier,
+    text: &'a str,
+    which: &str,
+) -> Result<T, String> {
+    json::find::<T>(text, carrier.template_path)
         .map(Option::unwrap_or_default)
         .map_err(|error| format!("{which} cannot be read: {}", podspec::error_text(&error)))
 }
@@ -194,19 +201,16 @@ fn read_template_value(carrier: &Carrier, object: &RawValue, which: &str) -> Res
 fn significant_pod_update(template: &Value, old_template: &Value) -> bool {
     const POD_SECCOMP_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
     const CONTAINER_SECCOMP_ANNOTATION: &str = "container.seccomp.security.alpha.kubernetes.io/";
-    let annotation = |template: &Value, key: &str| -> Option<Value> {
+    fn annotation<'t>(template: &'t Value, key: &str) -> Option<&'t Value> {
+        template.pointer("/metadata/annotations")?.get(key)
+    }
+    fn containers<'t>(template: &'t Value, list: &str) -> &'t [Value] {
         template
-            .pointer("/metadata/annotations")
-            .and_then(|annotations| annotations.get(key))
-            .cloned()
-    };
-    let containers = |template: &Value, list: &str| -> Vec<Value> {
-        template
-            .pointer(&format!("/spec/{list}"))
+            .get("spec")
+            .and_then(|spec| spec.get(list))
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
+            .map_or(&[], Vec::as_slice)
+    }
     let changed = |container: &Value, old_container: &Value| -> bool {
         let name = container.get("name").and_then(Value::as_str).unwrap_or("");
         let seccomp_key = format!("{CONTAINER_SECCOMP_ANNOTATION}{name}");
@@ -220,7 +224,7 @@ fn significant_pod_update(template: &Value, old_template: &Value) -> bool {
     }
     for list in ["containers", "initContainers"] {
         let (new, old) = (containers(template, list), containers(old_template, list));
-        if new.len() != old.len() || new.iter().zip(&old).any(|(n, o)| changed(n, o)) {
+        if new.len() != old.len() || new.iter().zip(old).any(|(n, o)| changed(n, o)) {
             return true;
         }
     }
@@ -260,15 +264,7 @@ fn read_template<'a>(
     carrier: &Carrier,
     object: &'a RawValue,
 ) -> Result<PodTemplateView<'a>, String> {
-    json::find::<PodTemplateView>(object.get(), carrier.template_path)
-        .map(Option::unwrap_or_default)
-        .map_err(|error| {
-            format!(
-                "{} cannot be read: {}",
-                carrier.pod_spec_path(),
-                podspec::error_text(&error)
-            )
-        })
+    read_template_as(carrier, object.get(), &carrier.pod_spec_path())
 }
 
 /// What defaulting did, or would do, to one object.
@@ -524,28 +520,13 @@ fn check(
     if !checks_configured(settings) {
         return Ok(Vec::new());
     }
-    let template = json::find::<json::PrunedValue>(text, carrier.template_path)
-        .map_err(|error| {
-            format!(
-                "{} cannot be read: {}",
-                carrier.pod_spec_path(),
-                podspec::error_text(&error)
-            )
-        })?
-        .map(|pruned| pruned.0)
-        .unwrap_or_default();
+    let json::PrunedValue(template) = read_template_as(carrier, text, &carrier.pod_spec_path())?;
     let Some(spec) = template.get("spec").and_then(Value::as_object) else {
         return Ok(Vec::new());
     };
     let metadata = template.get("metadata").and_then(Value::as_object);
     let spec_path = carrier.pod_spec_path();
-    let metadata_path = carrier
-        .template_path
-        .iter()
-        .copied()
-        .chain(["metadata"])
-        .collect::<Vec<_>>()
-        .join(".");
+    let metadata_path = carrier.pod_metadata_path();
     let mut violations = checks::check_pod(
         settings.pod_security,
         settings.pod_security_version,

@@ -91,12 +91,22 @@ impl Carrier {
     /// The dotted path of the pod spec, as messages show it:
     /// `spec.template.spec` for a Deployment, `spec` for a Pod.
     pub fn pod_spec_path(&self) -> String {
+        self.template_field_path("spec")
+    }
+
+    /// The dotted path of the pod template's metadata:
+    /// `spec.template.metadata` for a Deployment, `metadata` for a Pod.
+    pub fn pod_metadata_path(&self) -> String {
+        self.template_field_path("metadata")
+    }
+
+    fn template_field_path(&self, field: &str) -> String {
         let mut path = String::new();
         for key in self.template_path {
             path.push_str(key);
             path.push('.');
         }
-        path.push_str("spec");
+        path.push_str(field);
         path
     }
 }

@@ -115,6 +115,7 @@ pub fn is_null(raw: &RawValue) -> bool {
 /// at any depth: what the Pod Security checks read is a small part of a pod
 /// spec (environment variables, resources, commands and mounts make up most
 /// of it), so building a tree of the rest only costs time.
+#[derive(Default)]
 pub struct PrunedValue(pub Value);
 
 impl PrunedValue {
