@@ -6,7 +6,7 @@ use crate::checks::{self, PssLevel};
 use crate::defaults::{self, Defaulted, PodFacts};
 use crate::insecure;
 use crate::json::{self, Splicer};
-use crate::podspec::{self, ContainerList, PodSpecView, PodTemplateView};
+use crate::podspec::{self, ContainerList, PodTemplate};
 use crate::request::{self, Request};
 use crate::response::{self, Report, Response};
 use crate::settings::Settings;
@@ -247,24 +247,24 @@ fn ephemeral_names(
     let Some(old_object) = old_object else {
         return Ok(Vec::new());
     };
-    let template = read_template(carrier, old_object)?;
-    let Some(spec) = template.spec else {
-        return Ok(Vec::new());
-    };
-    let mut names = Vec::new();
-    for raw in spec.list(ContainerList::EphemeralContainers) {
-        if let Ok(container) = podspec::container(raw) {
-            names.push(container.name().to_string());
-        }
-    }
-    Ok(names)
+    let template = read_template(carrier, old_object.get())?;
+    let list = template
+        .spec()
+        .and_then(|spec| spec.get(ContainerList::EphemeralContainers.field()))
+        .and_then(Value::as_array);
+    Ok(list
+        .into_iter()
+        .flatten()
+        .filter_map(|container| container.get("name")?.as_str())
+        .map(str::to_owned)
+        .collect())
 }
 
-fn read_template<'a>(
-    carrier: &Carrier,
-    object: &'a RawValue,
-) -> Result<PodTemplateView<'a>, String> {
-    read_template_as(carrier, object.get(), &carrier.pod_spec_path())
+/// The pod template of `text` as the policy reads it (empty when the object
+/// has none).
+fn read_template<'a>(carrier: &Carrier, text: &'a str) -> Result<PodTemplate<'a>, String> {
+    podspec::read_template(text, carrier.template_path, &carrier.pod_spec_path())
+        .map(Option::unwrap_or_default)
 }
 
 /// What defaulting did, or would do, to one object.
@@ -283,32 +283,30 @@ fn default_and_check(
     object: &RawValue,
     plan: &Plan,
 ) -> Result<Response, String> {
-    let template = read_template(carrier, object)?;
-    let Some(spec) = template.spec else {
+    let mut template = read_template(carrier, object.get())?;
+    let Some(spec) = template.spec() else {
         return Ok(Response::accept());
     };
-    let exempt_runtime_class = spec.runtime_class_name.as_deref().is_some_and(|class| {
-        settings
-            .exemptions
-            .runtime_class_names
-            .iter()
-            .any(|exempt| exempt == class)
-    });
+    let exempt_runtime_class = spec
+        .get("runtimeClassName")
+        .and_then(Value::as_str)
+        .is_some_and(|class| {
+            settings
+                .exemptions
+                .runtime_class_names
+                .iter()
+                .any(|exempt| exempt == class)
+        });
     if exempt_runtime_class {
         return Ok(Response::accept());
     }
-    let defaulting = default_pod_spec(carrier, settings, object, &spec, &plan.scope)?;
-    let mutated_object = defaulting
-        .mutated_object
-        .filter(|_| plan.may_mutate && !settings.validate_only);
+    // The checks read what will be admitted: the defaulted securityContexts
+    // when the object is changed, the ones it has otherwise.
+    let mutates = plan.may_mutate && !settings.validate_only;
+    let defaulting = default_pod_spec(carrier, settings, object, &mut template, plan, mutates)?;
+    let mutated_object = defaulting.mutated_object.filter(|_| mutates);
 
-    let checked_text = mutated_object.as_deref().unwrap_or(object.get());
-    let mut violations = check(
-        carrier,
-        settings,
-        checked_text,
-        &defaulting.exempt_containers,
-    )?;
+    let mut violations = check(carrier, settings, &template, &defaulting.exempt_containers);
     if settings.validate_only && plan.may_mutate {
         let reported: Vec<String> = violations.iter().map(|v| v.path.clone()).collect();
         violations.extend(
@@ -341,35 +339,63 @@ fn default_and_check(
     })
 }
 
-/// Defaults the pod spec of `object` within `scope` and reports what it
-/// wrote and what stays insecure.
+/// A securityContext as an editable map: `None` when unset or `null`.
+fn security_context_of(
+    fields: &Map<String, Value>,
+    path: &str,
+) -> Result<Option<Map<String, Value>>, String> {
+    match fields.get("securityContext") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) => Ok(Some(map.clone())),
+        Some(other) => Err(format!(
+            "{path}.securityContext must be an object, not {}",
+            crate::settings::describe(other)
+        )),
+    }
+}
+
+/// Defaults the pod spec of `template` (read from `object`) within the
+/// plan's scope and reports what it wrote and what stays insecure. With
+/// `mutates`, the defaulted securityContexts replace the read ones in
+/// `template`, for the checks.
 fn default_pod_spec(
     carrier: &Carrier,
     settings: &Settings,
     object: &RawValue,
-    spec: &PodSpecView,
-    scope: &Scope,
+    template: &mut PodTemplate,
+    plan: &Plan,
+    mutates: bool,
 ) -> Result<Defaulting, String> {
     let base = object.get();
     let spec_path = carrier.pod_spec_path();
-    let mut pod_security_context = podspec::security_context(spec.security_context)
-        .map_err(|message| format!("{spec_path}.{message}"))?;
-    let windows = spec.is_windows();
+    let positions = std::mem::take(&mut template.positions);
+    let Some(spec) = template.spec_mut() else {
+        return Ok(Defaulting::default());
+    };
+    let mut pod_security_context = security_context_of(spec, &spec_path)?;
+    let windows = spec
+        .get("os")
+        .and_then(|os| os.get("name"))
+        .and_then(Value::as_str)
+        == Some("windows");
     let mut splicer = Splicer::default();
     let mut defaulting = Defaulting::default();
 
-    let pod_level_writable = *scope == Scope::Everything && !carrier.knative && !windows;
+    let pod_level_writable = plan.scope == Scope::Everything && !carrier.knative && !windows;
     if pod_level_writable
         && let Some(report) = default_pod_identity(
             carrier,
             settings,
             object,
-            spec,
+            positions.pod_security_context,
             &mut pod_security_context,
             &mut splicer,
         )?
     {
         defaulting.reports.push(report);
+        if mutates && let Some(context) = &pod_security_context {
+            spec.insert("securityContext".into(), Value::Object(context.clone()));
+        }
     }
 
     let pod = PodFacts {
@@ -378,31 +404,35 @@ fn default_pod_spec(
         identity_on_containers: carrier.knative,
     };
     for list in ContainerList::ALL {
-        for (index, raw) in spec.list(list).iter().enumerate() {
+        let Some(Value::Array(containers)) = spec.get_mut(list.field()) else {
+            continue;
+        };
+        for (index, fields) in containers.iter_mut().enumerate() {
             let path = format!("{spec_path}.{}[{index}]", list.field());
-            let container =
-                podspec::container(raw).map_err(|message| format!("{path}: {message}"))?;
-            if settings
-                .exemptions
-                .image(container.image.as_deref().unwrap_or(""))
-            {
+            let Value::Object(fields) = fields else {
+                return Err(format!(
+                    "{path}: must be an object, not {}",
+                    crate::settings::describe(fields)
+                ));
+            };
+            let name = fields.get("name").and_then(Value::as_str).unwrap_or("");
+            let image = fields.get("image").and_then(Value::as_str).unwrap_or("");
+            if settings.exemptions.image(image) {
                 defaulting.exempt_containers.push(path);
                 continue;
             }
-            if let Scope::EphemeralContainersNotIn(existing) = scope {
+            if let Scope::EphemeralContainersNotIn(existing) = &plan.scope {
                 let is_new = list == ContainerList::EphemeralContainers
-                    && !existing.iter().any(|name| name == container.name());
+                    && !existing.iter().any(|existing| existing == name);
                 if !is_new {
                     continue;
                 }
             }
-            let original = podspec::security_context(container.security_context)
-                .map_err(|message| format!("{path}.{message}"))?;
-            let mut security_context = original.unwrap_or_default();
+            let mut security_context = security_context_of(fields, &path)?.unwrap_or_default();
             let defaulted = defaults::default_container(
                 settings,
                 &pod,
-                container.container_ports(),
+                container_ports(fields),
                 &mut security_context,
             );
             let insecure = insecure::container_findings(
@@ -411,19 +441,28 @@ fn default_pod_spec(
                 windows,
                 Some(&security_context),
             );
+            let name = name.to_owned();
             if !defaulted.is_empty() {
-                write_security_context(
-                    &mut splicer,
-                    base,
-                    raw,
-                    container.security_context,
-                    &security_context,
-                );
+                let position = positions.container(list, index);
+                let text = serde_json::to_string(&security_context).unwrap_or_default();
+                match (position.security_context, position.last_field) {
+                    (Some(raw), _) => splicer.replace(base, raw, text),
+                    (None, Some(last_field)) => {
+                        splicer.add_field_after(base, last_field, "securityContext", text)
+                    }
+                    (None, None) => {
+                        let container = container_raw(carrier, base, list, index)?;
+                        splicer.add_field(base, container, "securityContext", text)
+                    }
+                }
+                if mutates {
+                    fields.insert("securityContext".into(), Value::Object(security_context));
+                }
             }
             if !defaulted.is_empty() || !insecure.is_empty() {
                 defaulting.reports.push(Report {
                     path,
-                    container: Some(container.name().to_string()),
+                    container: Some(name),
                     defaulted,
                     insecure,
                 });
@@ -441,13 +480,55 @@ fn default_pod_spec(
     Ok(defaulting)
 }
 
+/// Ports declared by a container, a port entry without a number counting
+/// as 0 (as Go decodes it).
+fn container_ports(container: &Map<String, Value>) -> impl Iterator<Item = i64> + '_ {
+    container
+        .get("ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|port| {
+            port.get("containerPort")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+        })
+}
+
+/// The raw text of one container, for the rare container with no field to
+/// write a securityContext after (`{}`).
+fn container_raw<'a>(
+    carrier: &Carrier,
+    base: &'a str,
+    list: ContainerList,
+    index: usize,
+) -> Result<&'a RawValue, String> {
+    let path: Vec<&str> = carrier
+        .template_path
+        .iter()
+        .copied()
+        .chain(["spec", list.field()])
+        .collect();
+    json::find::<Vec<&RawValue>>(base, &path)
+        .ok()
+        .flatten()
+        .and_then(|containers| containers.get(index).copied())
+        .ok_or_else(|| {
+            format!(
+                "{}.{}[{index}] cannot be read",
+                carrier.pod_spec_path(),
+                list.field()
+            )
+        })
+}
+
 /// The optional `run_as_user` / `run_as_group`, written on the pod-level
 /// securityContext where it does not set them.
 fn default_pod_identity(
     carrier: &Carrier,
     settings: &Settings,
     object: &RawValue,
-    spec: &PodSpecView,
+    raw_security_context: Option<&RawValue>,
     pod_security_context: &mut Option<Map<String, Value>>,
     splicer: &mut Splicer,
 ) -> Result<Option<Report>, String> {
@@ -460,7 +541,7 @@ fn default_pod_identity(
         return Ok(None);
     }
     let text = serde_json::to_string(&security_context).unwrap_or_default();
-    match spec.security_context {
+    match raw_security_context {
         Some(raw) => splicer.replace(object.get(), raw, text),
         None => {
             // Only this rare edit needs the pod spec's own position.
@@ -486,21 +567,6 @@ fn default_pod_identity(
     }))
 }
 
-/// Replaces the container's securityContext, or adds one when it has none.
-fn write_security_context(
-    splicer: &mut Splicer,
-    base: &str,
-    container: &RawValue,
-    existing: Option<&RawValue>,
-    security_context: &Map<String, Value>,
-) {
-    let text = serde_json::to_string(security_context).unwrap_or_default();
-    match existing {
-        Some(raw) => splicer.replace(base, raw, text),
-        None => splicer.add_field(base, container, "securityContext", text),
-    }
-}
-
 /// Whether any check is configured.
 fn checks_configured(settings: &Settings) -> bool {
     settings.pod_security != PssLevel::Privileged
@@ -509,28 +575,26 @@ fn checks_configured(settings: &Settings) -> bool {
         || settings.strict_capabilities
 }
 
-/// Every violation of the configured checks in the (defaulted) object
-/// `text`, leaving out containers whose image is exempt.
+/// Every violation of the configured checks in the (defaulted) pod
+/// template, leaving out containers whose image is exempt.
 fn check(
     carrier: &Carrier,
     settings: &Settings,
-    text: &str,
+    template: &PodTemplate,
     exempt_containers: &[String],
-) -> Result<Vec<Violation>, String> {
+) -> Vec<Violation> {
     if !checks_configured(settings) {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    let json::PrunedValue(template) = read_template_as(carrier, text, &carrier.pod_spec_path())?;
-    let Some(spec) = template.get("spec").and_then(Value::as_object) else {
-        return Ok(Vec::new());
+    let Some(spec) = template.spec() else {
+        return Vec::new();
     };
-    let metadata = template.get("metadata").and_then(Value::as_object);
     let spec_path = carrier.pod_spec_path();
     let metadata_path = carrier.pod_metadata_path();
     let mut violations = checks::check_pod(
         settings.pod_security,
         settings.pod_security_version,
-        metadata,
+        template.metadata(),
         spec,
         &spec_path,
         &metadata_path,
@@ -548,7 +612,7 @@ fn check(
             .is_none_or(|path| !exempt_containers.iter().any(|exempt| exempt == path))
     });
     violation::sort_and_dedup(&mut violations);
-    Ok(violations)
+    violations
 }
 
 /// With `validate_only`, what defaulting would have written, as violations.

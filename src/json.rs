@@ -9,7 +9,6 @@
 
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::Value;
 use serde_json::value::RawValue;
 use std::fmt;
 use std::marker::PhantomData;
@@ -21,58 +20,91 @@ pub fn find<'de, T: Deserialize<'de>>(
     text: &'de str,
     path: &[&str],
 ) -> Result<Option<T>, serde_json::Error> {
+    find_with(text, path, PhantomData::<T>)
+}
+
+/// Like [`find`], with the value at `path` read by `seed` (a seed is copied
+/// for each repeated key on the path).
+pub fn find_with<'de, S: DeserializeSeed<'de> + Copy>(
+    text: &'de str,
+    path: &[&str],
+    seed: S,
+) -> Result<Option<S::Value>, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let found = PathSeed::<T> {
-        path,
-        target: PhantomData,
-    }
-    .deserialize(&mut deserializer)?;
+    let found = PathSeed { path, seed }.deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(found)
 }
 
-struct PathSeed<'p, T> {
+struct PathSeed<'p, S> {
     path: &'p [&'p str],
-    target: PhantomData<T>,
+    seed: S,
 }
 
-impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for PathSeed<'_, T> {
-    type Value = Option<T>;
+impl<'de, S: DeserializeSeed<'de> + Copy> DeserializeSeed<'de> for PathSeed<'_, S> {
+    type Value = Option<S::Value>;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Option<S::Value>, D::Error> {
         if self.path.is_empty() {
-            return Option::<T>::deserialize(deserializer);
+            // `null` is unset, as for every key on the path.
+            return deserializer.deserialize_option(OptionSeed(self.seed));
         }
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de, T: Deserialize<'de>> Visitor<'de> for PathSeed<'_, T> {
-    type Value = Option<T>;
+impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for PathSeed<'_, S> {
+    type Value = Option<S::Value>;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
         write!(formatter, "an object with the field \"{}\"", self.path[0])
     }
 
-    fn visit_unit<E>(self) -> Result<Option<T>, E> {
+    fn visit_unit<E>(self) -> Result<Option<S::Value>, E> {
         Ok(None)
     }
 
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Option<T>, M::Error> {
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Option<S::Value>, M::Error> {
         let (wanted, rest) = self.path.split_first().expect("path is not empty");
         let mut found = None;
         while let Some(key) = map.next_key::<Key<'de>>()? {
             if key.0 == *wanted {
                 // A repeated key overrides the earlier one, as in Go's decoder.
-                found = map.next_value_seed(PathSeed::<T> {
+                found = map.next_value_seed(PathSeed {
                     path: rest,
-                    target: PhantomData,
+                    seed: self.seed,
                 })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
         Ok(found)
+    }
+}
+
+/// `null` as `None`, anything else read by the seed.
+struct OptionSeed<S>(S);
+
+impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for OptionSeed<S> {
+    type Value = Option<S::Value>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+    fn visit_none<E>(self) -> Result<Option<S::Value>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Option<S::Value>, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Option<S::Value>, D::Error> {
+        self.0.deserialize(deserializer).map(Some)
     }
 }
 
@@ -109,139 +141,6 @@ pub fn raw_even_if_null<'de, D: Deserializer<'de>>(
 /// Whether a raw value is JSON `null` (an unset field, for Kubernetes).
 pub fn is_null(raw: &RawValue) -> bool {
     raw.get() == "null"
-}
-
-/// A JSON value read without the fields listed in `PrunedValue::SKIPPED`,
-/// at any depth: what the Pod Security checks read is a small part of a pod
-/// spec (environment variables, resources, commands and mounts make up most
-/// of it), so building a tree of the rest only costs time.
-#[derive(Default)]
-pub struct PrunedValue(pub Value);
-
-impl PrunedValue {
-    /// Fields no check reads. A test keeps this list and the checks apart:
-    /// none of these names may appear in `src/checks`.
-    /// Sorted, for a binary search per key.
-    pub const SKIPPED: [&'static str; 56] = [
-        "affinity",
-        "args",
-        "automountServiceAccountToken",
-        "command",
-        "containerPort",
-        "creationTimestamp",
-        "dnsConfig",
-        "dnsPolicy",
-        "enableServiceLinks",
-        "env",
-        "envFrom",
-        "exec",
-        "failureThreshold",
-        "finalizers",
-        "generateName",
-        "grpc",
-        "hostIP",
-        "httpHeaders",
-        "imagePullPolicy",
-        "imagePullSecrets",
-        "initialDelaySeconds",
-        "labels",
-        "managedFields",
-        "nodeName",
-        "nodeSelector",
-        "ownerReferences",
-        "periodSeconds",
-        "port",
-        "priority",
-        "priorityClassName",
-        "protocol",
-        "readinessGates",
-        "resizePolicy",
-        "resourceClaims",
-        "resourceVersion",
-        "resources",
-        "restartPolicy",
-        "schedulerName",
-        "schedulingGates",
-        "scheme",
-        "serviceAccount",
-        "serviceAccountName",
-        "sleep",
-        "stdin",
-        "stdinOnce",
-        "successThreshold",
-        "terminationGracePeriodSeconds",
-        "terminationMessagePath",
-        "terminationMessagePolicy",
-        "timeoutSeconds",
-        "tolerations",
-        "topologySpreadConstraints",
-        "tty",
-        "volumeDevices",
-        "volumeMounts",
-        "workingDir",
-    ];
-}
-
-impl<'de> Deserialize<'de> for PrunedValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(PrunedVisitor).map(PrunedValue)
-    }
-}
-
-struct PrunedVisitor;
-
-impl<'de> Visitor<'de> for PrunedVisitor {
-    type Value = Value;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
-        Ok(Value::Bool(value))
-    }
-    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
-        Ok(Value::from(value))
-    }
-    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
-        Ok(Value::from(value))
-    }
-    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
-        Ok(Value::from(value))
-    }
-    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
-        Ok(Value::String(value.to_owned()))
-    }
-    fn visit_string<E>(self, value: String) -> Result<Value, E> {
-        Ok(Value::String(value))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        PrunedValue::deserialize(deserializer).map(|pruned| pruned.0)
-    }
-    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Value, S::Error> {
-        let mut items = Vec::new();
-        while let Some(PrunedValue(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Value, M::Error> {
-        let mut object = serde_json::Map::new();
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            if PrunedValue::SKIPPED.binary_search(&key.0.as_ref()).is_ok() {
-                map.next_value::<IgnoredAny>()?;
-            } else {
-                let PrunedValue(value) = map.next_value()?;
-                object.insert(key.0.into_owned(), value);
-            }
-        }
-        Ok(Value::Object(object))
-    }
 }
 
 /// Whether JSON `text` nests objects and lists deeper than `limit`.
@@ -393,44 +292,6 @@ mod tests {
     fn find_reads_escaped_keys() {
         let found: Option<Value> = find(r#"{"sp\u0065c": 5}"#, &["spec"]).unwrap();
         assert_eq!(found, Some(json!(5)));
-    }
-
-    #[test]
-    fn pruned_values_leave_out_the_skipped_fields_at_any_depth() {
-        let text = r#"{"spec": {"containers": [{"name": "a", "env": [{"name": "X"}], "securityContext": {"runAsUser": 1}}],
-            "tolerations": [], "hostNetwork": true, "n": null, "f": 1.5}}"#;
-        let PrunedValue(value) = serde_json::from_str(text).unwrap();
-        assert_eq!(
-            value,
-            json!({"spec": {"containers": [{"name": "a", "securityContext": {"runAsUser": 1}}],
-                   "hostNetwork": true, "n": null, "f": 1.5}})
-        );
-    }
-
-    #[test]
-    fn the_skipped_fields_are_sorted() {
-        assert!(PrunedValue::SKIPPED.is_sorted());
-    }
-
-    #[test]
-    fn no_check_reads_a_pruned_field() {
-        let checks = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks");
-        for entry in std::fs::read_dir(checks).unwrap() {
-            let path = entry.unwrap().path();
-            if path.ends_with("tests.rs") {
-                continue; // test objects, not reads
-            }
-            let source = std::fs::read_to_string(&path).unwrap();
-            // What a check reads is in its code; its test module holds objects.
-            let source = source.split("#[cfg(test)]").next().unwrap_or_default();
-            for skipped in PrunedValue::SKIPPED {
-                assert!(
-                    !source.contains(&format!("\"{skipped}\"")),
-                    "{} reads \"{skipped}\", which PrunedValue leaves out",
-                    path.display()
-                );
-            }
-        }
     }
 
     #[test]

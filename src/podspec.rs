@@ -1,47 +1,482 @@
-//! Borrowed views of a pod template: only the fields the policy reads, with
-//! everything else skipped, and the raw text of what it may rewrite (each
-//! container, each securityContext) kept so an edit can be spliced in place.
+//! A pod template read in one pass: the fields the defaults and the checks
+//! read, as small JSON values, and where each securityContext sits in the
+//! request text, so an edit can be spliced in place.
+//!
+//! Most of a pod spec is environment variables, commands, resources, mounts
+//! and probe timings, which no rule reads. They are skipped while reading,
+//! never built into a tree: [`KEPT_SPEC_FIELDS`] and [`KEPT_CONTAINER_FIELDS`]
+//! say what is kept, and a test runs every check on the kept fields and on
+//! the whole object to show the two agree.
 
-use crate::json::{self, raw_even_if_null};
+use crate::json::Key;
 use serde::Deserialize;
+use serde::de::{
+    DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor,
+};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fmt;
 
-#[derive(Deserialize, Default)]
-pub struct PodTemplateView<'a> {
-    #[serde(borrow, default)]
-    pub spec: Option<PodSpecView<'a>>,
+/// What of a JSON value is kept.
+#[derive(Clone, Copy, Debug)]
+pub enum Keep {
+    /// The whole value.
+    All,
+    /// The type only: an object or list comes back empty, a scalar whole
+    /// (a volume source: the checks ask which one is set, not what it holds).
+    Shape,
+    /// The listed fields of an object, each by its own rule.
+    Fields(&'static [(&'static str, Keep)]),
+    /// The listed fields of an object by their rule, every other by its shape.
+    FieldsElseShape(&'static [(&'static str, Keep)]),
+    /// The fields of an object whose key starts with one of these prefixes.
+    Prefixed(&'static [&'static str]),
+    /// Each item of a list, by the rule.
+    Items(&'static Keep),
+    /// Like `Fields`, but anything other than an object or `null` is an
+    /// error: the value is one the defaults rely on (a port, the os).
+    Object(&'static [(&'static str, Keep)]),
+    /// Like `Items`, but anything other than a list or `null` is an error.
+    List(&'static Keep),
+    /// A string or `null`; anything else is an error.
+    Str,
+    /// An integer or `null`; anything else is an error.
+    Int,
+    /// A pod spec: [`KEPT_SPEC_FIELDS`], and where its securityContext is.
+    PodSpec,
+    /// A list of containers: [`KEPT_CONTAINER_FIELDS`] of each, and where
+    /// each securityContext is.
+    Containers(ContainerList),
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct PodSpecView<'a> {
-    #[serde(borrow, default)]
-    pub containers: Option<Vec<&'a RawValue>>,
-    #[serde(borrow, default)]
-    pub init_containers: Option<Vec<&'a RawValue>>,
-    #[serde(borrow, default)]
-    pub ephemeral_containers: Option<Vec<&'a RawValue>>,
-    #[serde(borrow, default, deserialize_with = "raw_even_if_null")]
+/// The HTTP and TCP handlers of a probe or lifecycle hook: only the `host`
+/// the baseline level forbids.
+const HANDLER: Keep = Keep::Fields(&[
+    ("httpGet", Keep::Fields(&[("host", Keep::All)])),
+    ("tcpSocket", Keep::Fields(&[("host", Keep::All)])),
+]);
+
+/// What the policy reads of a container.
+pub const KEPT_CONTAINER_FIELDS: &[(&str, Keep)] = &[
+    ("name", Keep::Str),
+    ("image", Keep::Str),
+    ("securityContext", Keep::All),
+    (
+        "ports",
+        Keep::List(&Keep::Object(&[
+            ("containerPort", Keep::Int),
+            ("hostPort", Keep::All),
+        ])),
+    ),
+    ("livenessProbe", HANDLER),
+    ("readinessProbe", HANDLER),
+    ("startupProbe", HANDLER),
+    (
+        "lifecycle",
+        Keep::Fields(&[("postStart", HANDLER), ("preStop", HANDLER)]),
+    ),
+];
+
+/// What the policy reads of a pod spec.
+pub const KEPT_SPEC_FIELDS: &[(&str, Keep)] = &[
+    ("securityContext", Keep::All),
+    ("os", Keep::Object(&[("name", Keep::Str)])),
+    ("runtimeClassName", Keep::Str),
+    ("hostUsers", Keep::All),
+    ("hostNetwork", Keep::All),
+    ("hostPID", Keep::All),
+    ("hostIPC", Keep::All),
+    (
+        "volumes",
+        Keep::Items(&Keep::FieldsElseShape(&[
+            ("name", Keep::All),
+            ("hostPath", Keep::Fields(&[("path", Keep::All)])),
+        ])),
+    ),
+    (
+        "initContainers",
+        Keep::Containers(ContainerList::InitContainers),
+    ),
+    ("containers", Keep::Containers(ContainerList::Containers)),
+    (
+        "ephemeralContainers",
+        Keep::Containers(ContainerList::EphemeralContainers),
+    ),
+];
+
+/// The annotations the checks read: AppArmor and the seccomp annotations.
+pub const KEPT_ANNOTATION_PREFIXES: &[&str] = &[
+    "container.apparmor.security.beta.kubernetes.io/",
+    "container.seccomp.security.alpha.kubernetes.io/",
+    "seccomp.security.alpha.kubernetes.io/pod",
+];
+
+/// What the policy reads of a pod template (`metadata` and `spec`).
+pub const KEPT_TEMPLATE_FIELDS: &[(&str, Keep)] = &[
+    (
+        "metadata",
+        Keep::Fields(&[("annotations", Keep::Prefixed(KEPT_ANNOTATION_PREFIXES))]),
+    ),
+    ("spec", Keep::PodSpec),
+];
+
+/// A pod template as the policy reads it.
+#[derive(Debug, Default)]
+pub struct PodTemplate<'a> {
+    /// The kept fields of the template (see [`KEPT_TEMPLATE_FIELDS`]).
+    pub fields: Map<String, Value>,
+    pub positions: Positions<'a>,
+}
+
+/// Where the securityContexts of a pod template sit in the request text.
+#[derive(Debug, Default)]
+pub struct Positions<'a> {
+    /// The pod-level securityContext, `null` included.
+    pub pod_security_context: Option<&'a RawValue>,
+    /// Per list (in [`ContainerList::ALL`] order), per container.
+    containers: [Vec<ContainerPosition<'a>>; 3],
+    /// Why a container could not be read, e.g. `containers[0]: invalid
+    /// type: integer `5`, expected a string`.
+    container_error: Option<String>,
+}
+
+/// Where one container's securityContext is, or can be added.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ContainerPosition<'a> {
+    /// The securityContext, `null` included.
     pub security_context: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    pub os: Option<PodOsView<'a>>,
-    #[serde(borrow, default)]
-    pub runtime_class_name: Option<Cow<'a, str>>,
+    /// The value of the container's last field: a new field goes after it.
+    pub last_field: Option<&'a RawValue>,
 }
 
-#[derive(Deserialize, Default)]
-pub struct PodOsView<'a> {
-    #[serde(borrow, default)]
-    pub name: Option<Cow<'a, str>>,
+impl<'a> Positions<'a> {
+    pub fn container(&self, list: ContainerList, index: usize) -> ContainerPosition<'a> {
+        self.containers[list as usize]
+            .get(index)
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+impl PodTemplate<'_> {
+    /// The kept pod spec, when the template has one that is an object.
+    pub fn spec(&self) -> Option<&Map<String, Value>> {
+        self.fields.get("spec")?.as_object()
+    }
+
+    pub fn spec_mut(&mut self) -> Option<&mut Map<String, Value>> {
+        self.fields.get_mut("spec")?.as_object_mut()
+    }
+
+    /// The kept template metadata (the annotations the checks read).
+    pub fn metadata(&self) -> Option<&Map<String, Value>> {
+        self.fields.get("metadata")?.as_object()
+    }
+}
+
+/// Reads the pod template at `template_path` of the object `text` in one
+/// pass; `Ok(None)` when the object has none. What cannot be read is told
+/// in one sentence that starts with `spec_path`, where the pod spec is.
+pub fn read_template<'a>(
+    text: &'a str,
+    template_path: &[&str],
+    spec_path: &str,
+) -> Result<Option<PodTemplate<'a>>, String> {
+    let positions = RefCell::new(Positions::default());
+    let reader = Reader {
+        keep: Keep::Fields(KEPT_TEMPLATE_FIELDS),
+        positions: &positions,
+    };
+    let found = crate::json::find_with(text, template_path, reader);
+    let mut positions = positions.into_inner();
+    match found {
+        Ok(found) => Ok(found.map(|value| PodTemplate {
+            fields: match value {
+                Value::Object(fields) => fields,
+                _ => Map::new(),
+            },
+            positions,
+        })),
+        Err(error) => Err(match positions.container_error.take() {
+            Some(container_error) => format!("{spec_path}.{container_error}"),
+            None => format!("{spec_path} cannot be read: {}", error_text(&error)),
+        }),
+    }
+}
+
+/// Reads `text` keeping what `keep` says (for tests and tools: the whole
+/// text is one value, and positions are not recorded).
+pub fn read_kept(text: &str, keep: Keep) -> Result<Value, serde_json::Error> {
+    let positions = RefCell::new(Positions::default());
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = Reader {
+        keep,
+        positions: &positions,
+    }
+    .deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
+}
+
+/// Reads one value by its rule, recording positions.
+#[derive(Clone, Copy)]
+pub struct Reader<'r, 'a> {
+    keep: Keep,
+    positions: &'r RefCell<Positions<'a>>,
+}
+
+impl<'r, 'a> Reader<'r, 'a> {
+    fn with(self, keep: Keep) -> Reader<'r, 'a> {
+        Reader { keep, ..self }
+    }
+}
+
+impl<'a> DeserializeSeed<'a> for Reader<'_, 'a> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Value, D::Error> {
+        match self.keep {
+            Keep::All => Value::deserialize(deserializer),
+            Keep::Str => Option::<String>::deserialize(deserializer)
+                .map(|text| text.map_or(Value::Null, Value::String)),
+            Keep::Int => Option::<i64>::deserialize(deserializer)
+                .map(|number| number.map_or(Value::Null, Value::from)),
+            _ => deserializer.deserialize_any(self),
+        }
+    }
+}
+
+impl<'a> Reader<'_, 'a> {
+    /// Whether the rule refuses a value of another type than its own.
+    fn is_strict(self) -> bool {
+        matches!(
+            self.keep,
+            Keep::Object(_) | Keep::List(_) | Keep::PodSpec | Keep::Containers(_)
+        )
+    }
+
+    /// A scalar (or `null`, always allowed): kept, unless the rule wants an
+    /// object or a list.
+    fn scalar<E: serde::de::Error>(self, value: Value, found: Unexpected) -> Result<Value, E> {
+        if self.is_strict() && !value.is_null() {
+            Err(E::invalid_type(found, &self))
+        } else {
+            Ok(value)
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for Reader<'_, 'a> {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str(match self.keep {
+            Keep::Object(_) | Keep::PodSpec => "an object",
+            Keep::List(_) | Keep::Containers(_) => "a list",
+            _ => "any JSON value",
+        })
+    }
+    fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<Value, E> {
+        self.scalar(Value::Bool(value), Unexpected::Bool(value))
+    }
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Value, E> {
+        self.scalar(Value::from(value), Unexpected::Signed(value))
+    }
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Value, E> {
+        self.scalar(Value::from(value), Unexpected::Unsigned(value))
+    }
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Value, E> {
+        self.scalar(Value::from(value), Unexpected::Float(value))
+    }
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Value, E> {
+        self.scalar(Value::String(value.to_owned()), Unexpected::Str(value))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<S: SeqAccess<'a>>(self, mut seq: S) -> Result<Value, S::Error> {
+        let mut items = Vec::new();
+        match self.keep {
+            Keep::Object(_) | Keep::PodSpec => {
+                return Err(serde::de::Error::invalid_type(Unexpected::Seq, &self));
+            }
+            Keep::Shape => while seq.next_element::<IgnoredAny>()?.is_some() {},
+            Keep::Items(item) | Keep::List(item) => {
+                while let Some(value) = seq.next_element_seed(self.with(*item))? {
+                    items.push(value);
+                }
+            }
+            Keep::Containers(list) => {
+                // A repeated key replaces the earlier list, as in Go's decoder.
+                self.positions.borrow_mut().containers[list as usize].clear();
+                while let Some(value) = seq.next_element_seed(ContainerReader {
+                    list,
+                    positions: self.positions,
+                })? {
+                    items.push(value);
+                }
+            }
+            // Not the list the rule expects: kept whole, so a check can say
+            // what is wrong with it.
+            _ => {
+                while let Some(value) = seq.next_element::<Value>()? {
+                    items.push(value);
+                }
+            }
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Value, M::Error> {
+        let mut object = Map::new();
+        let fields: &[(&str, Keep)] = match self.keep {
+            Keep::Shape => {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                return Ok(Value::Object(object));
+            }
+            Keep::Prefixed(prefixes) => {
+                while let Some(Key(key)) = map.next_key()? {
+                    if prefixes.iter().any(|prefix| key.starts_with(prefix)) {
+                        object.insert(key.into_owned(), map.next_value()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                return Ok(Value::Object(object));
+            }
+            Keep::Fields(fields) | Keep::FieldsElseShape(fields) | Keep::Object(fields) => fields,
+            Keep::PodSpec => KEPT_SPEC_FIELDS,
+            Keep::List(_) | Keep::Containers(_) => {
+                return Err(serde::de::Error::invalid_type(Unexpected::Map, &self));
+            }
+            // Not the object the rule expects: kept whole.
+            Keep::All | Keep::Items(_) | Keep::Str | Keep::Int => {
+                while let Some((Key(key), value)) = map.next_entry::<Key, Value>()? {
+                    object.insert(key.into_owned(), value);
+                }
+                return Ok(Value::Object(object));
+            }
+        };
+        let is_pod_spec = matches!(self.keep, Keep::PodSpec);
+        let others = matches!(self.keep, Keep::FieldsElseShape(_)).then_some(Keep::Shape);
+        while let Some(Key(key)) = map.next_key()? {
+            let rule = fields
+                .iter()
+                .find(|(name, _)| *name == key)
+                .map(|(_, rule)| *rule)
+                .or(others);
+            let value = match rule {
+                Some(_) if is_pod_spec && key == "securityContext" => {
+                    let raw: &'a RawValue = map.next_value()?;
+                    self.positions.borrow_mut().pod_security_context = Some(raw);
+                    serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?
+                }
+                Some(rule) => map.next_value_seed(self.with(rule))?,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            object.insert(key.into_owned(), value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// Reads one container of a list, recording where its securityContext is.
+struct ContainerReader<'r, 'a> {
+    list: ContainerList,
+    positions: &'r RefCell<Positions<'a>>,
+}
+
+impl<'a> DeserializeSeed<'a> for ContainerReader<'_, 'a> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'a> ContainerReader<'_, 'a> {
+    fn record(&self, position: ContainerPosition<'a>) {
+        self.positions.borrow_mut().containers[self.list as usize].push(position);
+    }
+
+    /// A list entry that is not an object: kept whole, with no position.
+    fn not_an_object<E>(&self, value: Value) -> Result<Value, E> {
+        self.record(ContainerPosition::default());
+        Ok(value)
+    }
+}
+
+impl<'a> Visitor<'a> for ContainerReader<'_, 'a> {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a container")
+    }
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        self.not_an_object(Value::Bool(value))
+    }
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        self.not_an_object(Value::from(value))
+    }
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        self.not_an_object(Value::from(value))
+    }
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        self.not_an_object(Value::from(value))
+    }
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        self.not_an_object(Value::String(value.to_owned()))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        self.not_an_object(Value::Null)
+    }
+    fn visit_seq<S: SeqAccess<'a>>(self, mut seq: S) -> Result<Value, S::Error> {
+        let mut items = Vec::new();
+        while let Some(value) = seq.next_element::<Value>()? {
+            items.push(value);
+        }
+        self.not_an_object(Value::Array(items))
+    }
+
+    fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Value, M::Error> {
+        let mut object = Map::new();
+        let mut position = ContainerPosition::default();
+        while let Some(Key(key)) = map.next_key()? {
+            // Every value is taken as a raw slice (as cheap as skipping it),
+            // so the last one can anchor a new securityContext.
+            let raw: &'a RawValue = map.next_value()?;
+            position.last_field = Some(raw);
+            let Some((_, rule)) = KEPT_CONTAINER_FIELDS.iter().find(|(name, _)| *name == key)
+            else {
+                continue;
+            };
+            if key == "securityContext" {
+                position.security_context = Some(raw);
+            }
+            let value = read_kept(raw.get(), *rule).map_err(|error| {
+                let mut positions = self.positions.borrow_mut();
+                let index = positions.containers[self.list as usize].len();
+                let reason = format!("{}[{index}]: {}", self.list.field(), error_text(&error));
+                positions.container_error = Some(reason.clone());
+                serde::de::Error::custom(reason)
+            })?;
+            object.insert(key.into_owned(), value);
+        }
+        self.record(position);
+        Ok(Value::Object(object))
+    }
 }
 
 /// The three lists of containers in a pod spec, by their field name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ContainerList {
-    InitContainers,
     Containers,
+    InitContainers,
     EphemeralContainers,
 }
 
@@ -59,89 +494,6 @@ impl ContainerList {
             ContainerList::Containers => "containers",
             ContainerList::EphemeralContainers => "ephemeralContainers",
         }
-    }
-}
-
-impl<'a> PodSpecView<'a> {
-    pub fn list(&self, list: ContainerList) -> &[&'a RawValue] {
-        let containers = match list {
-            ContainerList::InitContainers => &self.init_containers,
-            ContainerList::Containers => &self.containers,
-            ContainerList::EphemeralContainers => &self.ephemeral_containers,
-        };
-        containers.as_deref().unwrap_or_default()
-    }
-
-    /// `spec.os.name: windows`: Linux-only securityContext fields are refused
-    /// by the API server for such a pod.
-    pub fn is_windows(&self) -> bool {
-        self.os
-            .as_ref()
-            .and_then(|os| os.name.as_deref())
-            .is_some_and(|name| name == "windows")
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContainerView<'a> {
-    #[serde(borrow, default)]
-    pub name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub image: Option<Cow<'a, str>>,
-    #[serde(default)]
-    pub ports: Option<Vec<PortView>>,
-    #[serde(borrow, default, deserialize_with = "raw_even_if_null")]
-    pub security_context: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PortView {
-    #[serde(default)]
-    pub container_port: Option<i64>,
-}
-
-impl ContainerView<'_> {
-    pub fn name(&self) -> &str {
-        self.name.as_deref().unwrap_or_default()
-    }
-
-    /// Ports declared by this container, a port entry without a number
-    /// counting as 0 (as Go decodes it).
-    pub fn container_ports(&self) -> impl Iterator<Item = i64> + '_ {
-        self.ports
-            .iter()
-            .flatten()
-            .map(|port| port.container_port.unwrap_or(0))
-    }
-}
-
-/// Reads a container from its raw text.
-pub fn container<'a>(raw: &'a RawValue) -> Result<ContainerView<'a>, String> {
-    if !raw.get().starts_with('{') {
-        let value: Value = serde_json::from_str(raw.get()).unwrap_or_default();
-        return Err(format!(
-            "must be an object, not {}",
-            crate::settings::describe(&value)
-        ));
-    }
-    serde_json::from_str(raw.get()).map_err(|error| error_text(&error))
-}
-
-/// A securityContext as an editable map: `None` when unset or `null`.
-pub fn security_context(raw: Option<&RawValue>) -> Result<Option<Map<String, Value>>, String> {
-    match raw {
-        None => Ok(None),
-        Some(raw) if json::is_null(raw) => Ok(None),
-        Some(raw) => match serde_json::from_str::<Value>(raw.get()) {
-            Ok(Value::Object(map)) => Ok(Some(map)),
-            Ok(other) => Err(format!(
-                "securityContext must be an object, not {}",
-                crate::settings::describe(&other)
-            )),
-            Err(error) => Err(error_text(&error)),
-        },
     }
 }
 
@@ -210,42 +562,158 @@ pub fn seccomp_profile_type(security_context: Option<&Map<String, Value>>) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::{self, PssLevel, PssVersion};
+    use serde_json::json;
 
-    #[test]
-    fn a_pod_spec_is_read_with_its_containers_raw() {
-        let text = r#"{"spec": {"os": {"name": "windows"}, "containers": [{"name": "a"}, {"name": "b"}],
-            "securityContext": null, "volumes": [{"name": "v", "emptyDir": {}}]}}"#;
-        let template: PodTemplateView = serde_json::from_str(text).unwrap();
-        let spec = template.spec.unwrap();
-        assert!(spec.is_windows());
-        assert_eq!(spec.list(ContainerList::Containers).len(), 2);
-        assert!(spec.list(ContainerList::InitContainers).is_empty());
-        assert_eq!(spec.security_context.unwrap().get(), "null");
-        let second = container(spec.list(ContainerList::Containers)[1]).unwrap();
-        assert_eq!(second.name(), "b");
+    /// A Deployment whose pod template sets, somewhere, every field a check
+    /// reads, wrongly, and many fields no check reads.
+    fn everything_wrong() -> Value {
+        let handler = json!({"httpGet": {"host": "10.0.0.1", "port": 80, "path": "/"},
+                              "tcpSocket": {"host": "node", "port": 22}, "exec": {"command": ["true"]}});
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"},
+        "spec": {"replicas": 2, "template": {
+            "metadata": {"labels": {"app": "w"}, "annotations": {
+                "container.apparmor.security.beta.kubernetes.io/app": "unconfined",
+                "seccomp.security.alpha.kubernetes.io/pod": "unconfined",
+                "container.seccomp.security.alpha.kubernetes.io/app": "unconfined",
+                "kubectl.kubernetes.io/last-applied-configuration": "{\"big\": true}"}},
+            "spec": {
+                "hostNetwork": true, "hostPID": "yes", "hostIPC": true, "hostUsers": true,
+                "os": {"name": "linux"}, "runtimeClassName": "gvisor",
+                "securityContext": {"runAsNonRoot": false, "runAsUser": 0, "runAsGroup": 0,
+                    "seLinuxOptions": {"type": "spc_t", "user": "root"},
+                    "seccompProfile": {"type": "Unconfined"}, "appArmorProfile": {"type": "Unconfined"},
+                    "sysctls": [{"name": "kernel.msgmax", "value": "1"}], "windowsOptions": {"hostProcess": true}},
+                "volumes": [
+                    {"name": "host", "hostPath": {"path": "/var/run", "type": "Directory"}},
+                    {"name": "nfs", "nfs": {"server": "nfs.example", "path": "/"}},
+                    {"name": "cm", "configMap": {"name": "cm", "items": [{"key": "a", "path": "a"}]}},
+                    {"name": "odd", "gitRepo": "not an object"}, {"name": "none"}, "not an object"],
+                "initContainers": [{"name": "init", "image": "busybox", "command": ["sh"],
+                    "securityContext": {"privileged": true, "procMount": "Unmasked"},
+                    "ports": [{"containerPort": 53, "hostPort": 53, "protocol": "UDP"}]}],
+                "containers": [{"name": "app", "image": "app:1", "env": [{"name": "A", "value": "b"}],
+                    "securityContext": {"allowPrivilegeEscalation": true, "runAsUser": 0,
+                        "capabilities": {"add": ["NET_ADMIN", "all"], "drop": ["NET_RAW"]},
+                        "seccompProfile": {"type": "Unconfined"}},
+                    "livenessProbe": handler, "readinessProbe": handler, "startupProbe": handler,
+                    "lifecycle": {"postStart": handler, "preStop": handler},
+                    "resources": {"limits": {"cpu": "1"}}, "volumeMounts": [{"name": "host", "mountPath": "/h"}]},
+                    "a container that is a string"],
+                "ephemeralContainers": [{"name": "debug", "image": "busybox",
+                    "securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}, "targetContainerName": "app"}]
+            }}}})
+    }
+
+    fn violations(metadata: Option<&Map<String, Value>>, spec: &Map<String, Value>) -> Vec<String> {
+        let mut all = Vec::new();
+        for level in [PssLevel::Baseline, PssLevel::Restricted] {
+            for minor in [0, 19, 22, 25, 34, 35, 37] {
+                let found = checks::check_pod(
+                    level,
+                    PssVersion::v1(minor),
+                    metadata,
+                    spec,
+                    "spec.template.spec",
+                    "spec.template.metadata",
+                );
+                all.extend(found.iter().map(|v| format!("{level}:{minor} {v}")));
+            }
+        }
+        let identity =
+            checks::check_identity(Some(1000), Some(1000), true, spec, "spec.template.spec");
+        all.extend(identity.iter().map(ToString::to_string));
+        all
     }
 
     #[test]
-    fn a_port_without_a_number_counts_as_zero() {
-        let raw: &RawValue = serde_json::from_str(
-            r#"{"name": "a", "ports": [{"containerPort": 8080}, {"protocol": "UDP"}]}"#,
-        )
-        .unwrap();
-        let view = container(raw).unwrap();
-        assert_eq!(view.container_ports().collect::<Vec<_>>(), vec![8080, 0]);
-    }
-
-    #[test]
-    fn malformed_parts_are_explained() {
-        let raw: &RawValue = serde_json::from_str(r#""just a string""#).unwrap();
-        assert_eq!(
-            container(raw).err().unwrap(),
-            "must be an object, not \"just a string\""
+    fn the_checks_find_the_same_in_the_kept_fields_as_in_the_whole_object() {
+        let object = everything_wrong();
+        let text = object.to_string();
+        let template = read_template(&text, &["spec", "template"], "spec.template.spec")
+            .unwrap()
+            .unwrap();
+        let whole = &object["spec"]["template"];
+        let expected = violations(
+            whole["metadata"].as_object(),
+            whole["spec"].as_object().unwrap(),
         );
-        let raw: &RawValue = serde_json::from_str(r#"[1]"#).unwrap();
+        assert!(
+            expected.len() > 40,
+            "the object breaks most controls: {expected:#?}"
+        );
         assert_eq!(
-            security_context(Some(raw)).unwrap_err(),
-            "securityContext must be an object, not a list"
+            violations(template.metadata(), template.spec().unwrap()),
+            expected
+        );
+    }
+
+    #[test]
+    fn what_no_rule_reads_is_left_out() {
+        let text = everything_wrong().to_string();
+        let template = read_template(&text, &["spec", "template"], "spec.template.spec")
+            .unwrap()
+            .unwrap();
+        let annotations = template.metadata().unwrap()["annotations"]
+            .as_object()
+            .unwrap();
+        assert_eq!(
+            annotations.len(),
+            3,
+            "only the AppArmor and seccomp annotations"
+        );
+        let spec = template.spec().unwrap();
+        assert_eq!(spec["volumes"][2], json!({"name": "cm", "configMap": {}}));
+        assert_eq!(spec["volumes"][0]["hostPath"], json!({"path": "/var/run"}));
+        let app = &spec["containers"][0];
+        assert!(app.get("env").is_none() && app.get("resources").is_none());
+        assert_eq!(app["livenessProbe"]["httpGet"], json!({"host": "10.0.0.1"}));
+        assert_eq!(
+            spec["initContainers"][0]["ports"][0],
+            json!({"containerPort": 53, "hostPort": 53})
+        );
+        assert_eq!(spec["containers"][1], json!("a container that is a string"));
+    }
+
+    #[test]
+    fn positions_point_into_the_text() {
+        let text = r#"{"spec": {"securityContext": null, "initContainers": [{"name": "i", "image": "x"}],
+            "containers": [{"name": "a", "securityContext": {"runAsUser": 1}, "env": []}, {}]}}"#;
+        let template = read_template(text, &[], "spec").unwrap().unwrap();
+        let positions = &template.positions;
+        assert_eq!(positions.pod_security_context.unwrap().get(), "null");
+        let init = positions.container(ContainerList::InitContainers, 0);
+        assert!(init.security_context.is_none());
+        assert_eq!(init.last_field.unwrap().get(), r#""x""#);
+        let app = positions.container(ContainerList::Containers, 0);
+        assert_eq!(app.security_context.unwrap().get(), r#"{"runAsUser": 1}"#);
+        assert_eq!(app.last_field.unwrap().get(), "[]");
+        let empty = positions.container(ContainerList::Containers, 1);
+        assert!(empty.security_context.is_none() && empty.last_field.is_none());
+        assert!(
+            positions
+                .container(ContainerList::EphemeralContainers, 0)
+                .last_field
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_repeated_list_replaces_the_earlier_one() {
+        let text = r#"{"spec": {"containers": [{"name": "a"}, {"name": "b"}], "containers": [{"name": "c", "securityContext": {}}]}}"#;
+        let template = read_template(text, &[], "spec").unwrap().unwrap();
+        assert_eq!(
+            template.spec().unwrap()["containers"],
+            json!([{"name": "c", "securityContext": {}}])
+        );
+        let position = template.positions.container(ContainerList::Containers, 0);
+        assert_eq!(position.security_context.unwrap().get(), "{}");
+        assert!(
+            template
+                .positions
+                .container(ContainerList::Containers, 1)
+                .last_field
+                .is_none()
         );
     }
 
