@@ -444,11 +444,11 @@ fn default_pod_spec(
             let name = name.to_owned();
             if !defaulted.is_empty() {
                 let position = positions.container(list, index);
-                let text = serde_json::to_string(&security_context).unwrap_or_default();
-                match (position.security_context, position.last_field) {
+                let text = json::object_text(&security_context);
+                match (position.security_context, position.name) {
                     (Some(raw), _) => splicer.replace(base, raw, text),
-                    (None, Some(last_field)) => {
-                        splicer.add_field_after(base, last_field, "securityContext", text)
+                    (None, Some(name)) => {
+                        splicer.add_field_after(base, name, "securityContext", text)
                     }
                     (None, None) => {
                         let container = container_raw(carrier, base, list, index)?;
@@ -495,8 +495,8 @@ fn container_ports(container: &Map<String, Value>) -> impl Iterator<Item = i64> 
         })
 }
 
-/// The raw text of one container, for the rare container with no field to
-/// write a securityContext after (`{}`).
+/// The raw text of one container, for the rare container with no name to
+/// write a securityContext after.
 fn container_raw<'a>(
     carrier: &Carrier,
     base: &'a str,
@@ -540,7 +540,7 @@ fn default_pod_identity(
     if defaulted.is_empty() {
         return Ok(None);
     }
-    let text = serde_json::to_string(&security_context).unwrap_or_default();
+    let text = json::object_text(&security_context);
     match raw_security_context {
         Some(raw) => splicer.replace(object.get(), raw, text),
         None => {

@@ -33,19 +33,8 @@ pub enum Defaulted {
 
 impl Defaulted {
     /// `field=value`, as a warning shows it.
-    pub fn describe(self) -> String {
-        match self {
-            Defaulted::AllowPrivilegeEscalation => "allowPrivilegeEscalation=false".into(),
-            Defaulted::SeccompProfile => "seccompProfile=RuntimeDefault".into(),
-            Defaulted::CapabilitiesDrop => "capabilities.drop=[ALL]".into(),
-            Defaulted::CapabilitiesAddNetBindService => {
-                "capabilities.add=[NET_BIND_SERVICE]".into()
-            }
-            Defaulted::RunAsNonRoot => "runAsNonRoot=true".into(),
-            Defaulted::ReadOnlyRootFilesystem => "readOnlyRootFilesystem=true".into(),
-            Defaulted::RunAsUser(uid) => format!("runAsUser={uid}"),
-            Defaulted::RunAsGroup(gid) => format!("runAsGroup={gid}"),
-        }
+    pub fn describe(self) -> Described {
+        Described(self)
     }
 
     /// The field alone, for a warning that must be short.
@@ -59,6 +48,26 @@ impl Defaulted {
             Defaulted::ReadOnlyRootFilesystem => "readOnlyRootFilesystem",
             Defaulted::RunAsUser(_) => "runAsUser",
             Defaulted::RunAsGroup(_) => "runAsGroup",
+        }
+    }
+}
+
+/// A defaulted field written as `field=value`.
+pub struct Described(Defaulted);
+
+impl std::fmt::Display for Described {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Defaulted::AllowPrivilegeEscalation => f.write_str("allowPrivilegeEscalation=false"),
+            Defaulted::SeccompProfile => f.write_str("seccompProfile=RuntimeDefault"),
+            Defaulted::CapabilitiesDrop => f.write_str("capabilities.drop=[ALL]"),
+            Defaulted::CapabilitiesAddNetBindService => {
+                f.write_str("capabilities.add=[NET_BIND_SERVICE]")
+            }
+            Defaulted::RunAsNonRoot => f.write_str("runAsNonRoot=true"),
+            Defaulted::ReadOnlyRootFilesystem => f.write_str("readOnlyRootFilesystem=true"),
+            Defaulted::RunAsUser(uid) => write!(f, "runAsUser={uid}"),
+            Defaulted::RunAsGroup(gid) => write!(f, "runAsGroup={gid}"),
         }
     }
 }

@@ -9,6 +9,7 @@
 
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
 use serde_json::value::RawValue;
 use std::fmt;
 use std::marker::PhantomData;
@@ -150,20 +151,21 @@ pub fn is_null(raw: &RawValue) -> bool {
 /// an object nested too deep must be refused rather than returned.
 pub fn nests_deeper_than(text: &str, limit: usize) -> bool {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for byte in text.bytes() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut bytes = text.bytes();
+    while let Some(byte) = bytes.next() {
         match byte {
-            b'"' => in_string = true,
+            b'"' => {
+                // Most of an object is string content: a tight loop over it.
+                while let Some(byte) = bytes.next() {
+                    match byte {
+                        b'"' => break,
+                        b'\\' => {
+                            bytes.next();
+                        }
+                        _ => {}
+                    }
+                }
+            }
             b'{' | b'[' => {
                 depth += 1;
                 if depth > limit {
@@ -175,6 +177,63 @@ pub fn nests_deeper_than(text: &str, limit: usize) -> bool {
         }
     }
     false
+}
+
+/// `value` as compact JSON text, exactly as `serde_json::to_string` writes
+/// it, with no detour through a serializer for the plain strings and small
+/// maps a securityContext is made of.
+pub fn object_text(fields: &serde_json::Map<String, Value>) -> String {
+    let mut out = String::with_capacity(128);
+    write_object(&mut out, fields);
+    out
+}
+
+fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(number) => out.push_str(&number.to_string()),
+        Value::String(text) => write_string(out, text),
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(fields) => write_object(out, fields),
+    }
+}
+
+fn write_object(out: &mut String, fields: &serde_json::Map<String, Value>) {
+    out.push('{');
+    for (index, (key, item)) in fields.iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        write_string(out, key);
+        out.push(':');
+        write_value(out, item);
+    }
+    out.push('}');
+}
+
+fn write_string(out: &mut String, text: &str) {
+    if text
+        .bytes()
+        .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
+    {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        // Escapes are rare here: serde_json writes them.
+        out.push_str(&Value::from(text).to_string());
+    }
 }
 
 /// Byte ranges of one text, replaced by new text.
@@ -295,10 +354,36 @@ mod tests {
     }
 
     #[test]
+    fn text_is_what_serde_json_writes() {
+        for value in [
+            json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"], "add": []},
+                   "runAsUser": 1000, "ratio": 1.5, "big": 18446744073709551615u64, "neg": -3,
+                   "n": null, "seccompProfile": {"type": "RuntimeDefault"}}),
+            json!({"esc\"aped": "tab\there \\ \u{1} é ☃", "": ""}),
+            json!([]),
+            json!({}),
+        ] {
+            let mut text = String::new();
+            write_value(&mut text, &value);
+            assert_eq!(text, serde_json::to_string(&value).unwrap());
+        }
+    }
+
+    #[test]
     fn nesting_depth_ignores_brackets_in_strings() {
         assert!(!nests_deeper_than(r#"{"a": [{"b": "[[[[{{{{\"]]"}]}"#, 3));
         assert!(nests_deeper_than(r#"{"a": [{"b": [1]}]}"#, 3));
         assert!(!nests_deeper_than(r#"{"a": [{"b": [1]}]}"#, 4));
+        // Escaped quotes and backslashes inside strings.
+        assert!(!nests_deeper_than(
+            r#"{"a\\": "\\", "b": "x\"[[[", "c": [1]}"#,
+            2
+        ));
+        assert!(nests_deeper_than(
+            r#"{"a\\": "\\", "b": "x\"[[[", "c": [[1]]}"#,
+            2
+        ));
+        assert!(!nests_deeper_than("\"unterminated \\", 0));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! settings with a sentence naming the key.
 
 pub mod admission;
+pub mod alloc;
 pub mod carriers;
 pub mod checks;
 pub mod defaults;
@@ -24,6 +25,10 @@ use slog::{Logger, debug, o, warn};
 use std::sync::LazyLock;
 
 use guest::prelude::*;
+
+#[cfg(target_family = "wasm")]
+#[global_allocator]
+static ALLOCATOR: alloc::FreeLists = alloc::FreeLists::new();
 
 static LOG: LazyLock<Logger> = LazyLock::new(|| {
     Logger::root(

@@ -146,8 +146,9 @@ pub struct Positions<'a> {
 pub struct ContainerPosition<'a> {
     /// The securityContext, `null` included.
     pub security_context: Option<&'a RawValue>,
-    /// The value of the container's last field: a new field goes after it.
-    pub last_field: Option<&'a RawValue>,
+    /// The container's name (every container has one): a new field can
+    /// go after it.
+    pub name: Option<&'a RawValue>,
 }
 
 impl<'a> Positions<'a> {
@@ -447,21 +448,35 @@ impl<'a> Visitor<'a> for ContainerReader<'_, 'a> {
         let mut object = Map::new();
         let mut position = ContainerPosition::default();
         while let Some(Key(key)) = map.next_key()? {
-            // Every value is taken as a raw slice (as cheap as skipping it),
-            // so the last one can anchor a new securityContext.
-            let raw: &'a RawValue = map.next_value()?;
-            position.last_field = Some(raw);
             let Some((_, rule)) = KEPT_CONTAINER_FIELDS.iter().find(|(name, _)| *name == key)
             else {
+                map.next_value::<IgnoredAny>()?;
                 continue;
             };
-            if key == "securityContext" {
-                position.security_context = Some(raw);
-            }
-            let value = read_kept(raw.get(), *rule).map_err(|error| {
+            // The securityContext is kept as a raw slice too, to be replaced;
+            // so is the name, which every container has, for a new
+            // securityContext to be written after.
+            let value = match key.as_ref() {
+                "securityContext" | "name" => {
+                    let raw: &'a RawValue = map.next_value()?;
+                    if key == "name" {
+                        position.name = Some(raw);
+                    } else {
+                        position.security_context = Some(raw);
+                    }
+                    read_kept(raw.get(), *rule).map_err(|error| error_text(&error))
+                }
+                _ => map
+                    .next_value_seed(Reader {
+                        keep: *rule,
+                        positions: self.positions,
+                    })
+                    .map_err(|error| without_position(&error.to_string())),
+            };
+            let value = value.map_err(|reason| {
                 let mut positions = self.positions.borrow_mut();
                 let index = positions.containers[self.list as usize].len();
-                let reason = format!("{}[{index}]: {}", self.list.field(), error_text(&error));
+                let reason = format!("{}[{index}]: {reason}", self.list.field());
                 positions.container_error = Some(reason.clone());
                 serde::de::Error::custom(reason)
             })?;
@@ -500,10 +515,13 @@ impl ContainerList {
 /// A serde error without its line and column, which point into a fragment
 /// of the request and would only mislead.
 pub fn error_text(error: &serde_json::Error) -> String {
-    let text = error.to_string();
+    without_position(&error.to_string())
+}
+
+fn without_position(text: &str) -> String {
     match text.find(" at line ") {
         Some(cut) => text[..cut].to_string(),
-        None => text,
+        None => text.to_string(),
     }
 }
 
@@ -684,16 +702,16 @@ mod tests {
         assert_eq!(positions.pod_security_context.unwrap().get(), "null");
         let init = positions.container(ContainerList::InitContainers, 0);
         assert!(init.security_context.is_none());
-        assert_eq!(init.last_field.unwrap().get(), r#""x""#);
+        assert_eq!(init.name.unwrap().get(), r#""i""#);
         let app = positions.container(ContainerList::Containers, 0);
         assert_eq!(app.security_context.unwrap().get(), r#"{"runAsUser": 1}"#);
-        assert_eq!(app.last_field.unwrap().get(), "[]");
+        assert_eq!(app.name.unwrap().get(), r#""a""#);
         let empty = positions.container(ContainerList::Containers, 1);
-        assert!(empty.security_context.is_none() && empty.last_field.is_none());
+        assert!(empty.security_context.is_none() && empty.name.is_none());
         assert!(
             positions
                 .container(ContainerList::EphemeralContainers, 0)
-                .last_field
+                .name
                 .is_none()
         );
     }
@@ -712,7 +730,7 @@ mod tests {
             template
                 .positions
                 .container(ContainerList::Containers, 1)
-                .last_field
+                .name
                 .is_none()
         );
     }

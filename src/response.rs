@@ -105,39 +105,58 @@ const MAX_WARNINGS: usize = 8;
 /// The warnings for a set of reports: one line per defaulted securityContext
 /// and one per container left insecure, at most `MAX_WARNINGS` lines.
 pub fn warnings(reports: &[Report]) -> Vec<String> {
-    let mut lines: Vec<(bool, String)> = Vec::new();
-    for report in reports {
-        let subject = match &report.container {
-            Some(name) if !name.is_empty() => {
-                format!("{} \"{}\"", report.path, shorten(name, 63))
-            }
-            _ => report.path.clone(),
-        };
-        if !report.defaulted.is_empty() {
-            lines.push((true, defaulted_line(&subject, &report.defaulted)));
-        }
-        if !report.insecure.is_empty() {
-            let line = format!("{subject}: left insecure: {}", report.insecure.join(", "));
-            lines.push((false, shorten(&line, MAX_WARNING)));
-        }
-    }
-    if lines.len() <= MAX_WARNINGS {
-        return lines.into_iter().map(|(_, line)| line).collect();
-    }
-    let rest = &lines[MAX_WARNINGS - 1..];
-    let defaulted = rest.iter().filter(|(is_default, _)| *is_default).count();
-    let insecure = rest.len() - defaulted;
-    let mut kept: Vec<String> = lines[..MAX_WARNINGS - 1]
-        .iter()
-        .map(|(_, line)| line.clone())
+    // (whether the line says what was defaulted, its report), in order;
+    // only the lines shown are written out.
+    let lines = reports.iter().flat_map(|report| {
+        [
+            (true, !report.defaulted.is_empty()),
+            (false, !report.insecure.is_empty()),
+        ]
+        .into_iter()
+        .filter(|(_, present)| *present)
+        .map(move |(is_default, _)| (is_default, report))
+    });
+    let total = lines.clone().count();
+    let shown = if total <= MAX_WARNINGS {
+        total
+    } else {
+        MAX_WARNINGS - 1
+    };
+    let mut kept: Vec<String> = lines
+        .clone()
+        .take(shown)
+        .map(|(is_default, report)| warning(report, is_default))
         .collect();
-    kept.push(format!(
-        "and {} more: {} defaulted, {} left insecure",
-        rest.len(),
-        count(defaulted, "securityContext"),
-        count(insecure, "container"),
-    ));
+    if total > shown {
+        let defaulted = lines
+            .skip(shown)
+            .filter(|(is_default, _)| *is_default)
+            .count();
+        kept.push(format!(
+            "and {} more: {} defaulted, {} left insecure",
+            total - shown,
+            count(defaulted, "securityContext"),
+            count(total - shown - defaulted, "container"),
+        ));
+    }
     kept
+}
+
+/// The line for what was defaulted in one securityContext, or for what it
+/// leaves insecure.
+fn warning(report: &Report, is_default: bool) -> String {
+    let subject = match &report.container {
+        Some(name) if !name.is_empty() => {
+            format!("{} \"{}\"", report.path, shorten(name, 63))
+        }
+        _ => report.path.clone(),
+    };
+    if is_default {
+        defaulted_line(&subject, &report.defaulted)
+    } else {
+        let line = format!("{subject}: left insecure: {}", report.insecure.join(", "));
+        shorten(&line, MAX_WARNING)
+    }
 }
 
 /// `3 containers`, `1 container`.
@@ -149,11 +168,20 @@ fn count(number: usize, noun: &str) -> String {
 /// `subject: defaulted field=value, ...`, or with the field names alone when
 /// that is too long (the values are the level's, documented in the README).
 fn defaulted_line(subject: &str, defaulted: &[Defaulted]) -> String {
-    let described: Vec<String> = defaulted.iter().map(|field| field.describe()).collect();
-    let line = format!("{subject}: defaulted {}", described.join(", "));
-    if line.len() <= SHORT_WARNING {
+    let mut line = String::with_capacity(SHORT_WARNING + 32);
+    line.push_str(subject);
+    line.push_str(": defaulted ");
+    for (index, field) in defaulted.iter().enumerate() {
+        if index > 0 {
+            line.push_str(", ");
+        }
+        let _ = write!(line, "{}", field.describe());
+    }
+    if line.chars().count() <= SHORT_WARNING {
         return line;
     }
+    line.truncate(subject.len());
+    line.push_str(": defaulted ");
     let mut fields: Vec<&str> = Vec::new();
     for field in defaulted {
         // capabilities.add only ever comes with capabilities.drop: one name.
@@ -161,13 +189,13 @@ fn defaulted_line(subject: &str, defaulted: &[Defaulted]) -> String {
             fields.push(field.field());
         }
     }
-    let line = format!("{subject}: defaulted {}", fields.join(", "));
+    line.push_str(&fields.join(", "));
     shorten(&line, MAX_WARNING)
 }
 
 /// `text` cut to at most `limit` characters, marked with "…" when cut.
 fn shorten(text: &str, limit: usize) -> String {
-    if text.chars().count() <= limit {
+    if text.len() <= limit || text.chars().count() <= limit {
         return text.to_string();
     }
     let mut cut: String = text.chars().take(limit - 1).collect();

@@ -30,12 +30,7 @@ pub fn check_identity(
     spec: &Map<String, Value>,
     spec_path: &str,
 ) -> Vec<Violation> {
-    let pod = PodView {
-        spec,
-        metadata: None,
-        spec_path,
-        metadata_path: "",
-    };
+    let pod = PodView::new(spec, None, spec_path, "");
     let mut violations = Vec::new();
     for (key, wanted) in [("runAsUser", run_as_user), ("runAsGroup", run_as_group)] {
         let Some(wanted) = wanted else { continue };

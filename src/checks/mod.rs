@@ -350,18 +350,30 @@ pub fn check_pod(
     spec_path: &str,
     metadata_path: &str,
 ) -> Vec<Violation> {
-    let pod = PodView {
-        spec,
-        metadata,
-        spec_path,
-        metadata_path,
-    };
-    let mut violations: Vec<Violation> = applicable_checks(level, version)
-        .iter()
-        .flat_map(|applied| (applied.implementation.check)(&pod))
-        .collect();
+    let pod = PodView::new(spec, metadata, spec_path, metadata_path);
+    let mut violations: Vec<Violation> = APPLICABLE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache
+            .as_ref()
+            .is_none_or(|(key, _)| *key != (level, version))
+        {
+            *cache = Some(((level, version), applicable_checks(level, version)));
+        }
+        let (_, applied) = cache.as_ref().expect("just filled");
+        applied
+            .iter()
+            .flat_map(|applied| (applied.implementation.check)(&pod))
+            .collect()
+    });
     sort_and_dedup(&mut violations);
     violations
+}
+
+thread_local! {
+    /// The checks of the previous request's level and version: an instance
+    /// keeps its settings, so they are chosen once, not per request.
+    static APPLICABLE: std::cell::RefCell<Option<((PssLevel, PssVersion), Vec<AppliedCheck>)>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// How PSA names a level and version in its messages, e.g.

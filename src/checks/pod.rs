@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 /// A pod spec (a `PodSpec`, or a Knative `RevisionSpec` that inlines one)
 /// with its template metadata and where both sit in the admitted object.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub struct PodView<'a> {
     pub spec: &'a Map<String, Value>,
     pub metadata: Option<&'a Map<String, Value>>,
@@ -26,6 +26,8 @@ pub struct PodView<'a> {
     pub spec_path: &'a str,
     /// e.g. `metadata` for a Pod, `spec.template.metadata` for a Deployment.
     pub metadata_path: &'a str,
+    /// The containers, listed once for every check.
+    containers: Vec<ContainerView<'a>>,
 }
 
 /// One container (init, regular or ephemeral) and where it sits.
@@ -39,9 +41,28 @@ pub struct ContainerView<'a> {
     /// The `name` field when it is a string.
     pub name: Option<&'a str>,
     pub fields: &'a Map<String, Value>,
+    /// The `securityContext` when it is an object: nearly every check reads it.
+    security_context: Option<&'a Map<String, Value>>,
 }
 
 impl<'a> PodView<'a> {
+    pub fn new(
+        spec: &'a Map<String, Value>,
+        metadata: Option<&'a Map<String, Value>>,
+        spec_path: &'a str,
+        metadata_path: &'a str,
+    ) -> PodView<'a> {
+        let mut pod = PodView {
+            spec,
+            metadata,
+            spec_path,
+            metadata_path,
+            containers: Vec::new(),
+        };
+        pod.containers = pod.list_containers();
+        pod
+    }
+
     /// A spec field, `None` when absent or `null`.
     pub fn spec_field(&self, key: &str) -> Option<&'a Value> {
         present(self.spec.get(key))
@@ -65,7 +86,11 @@ impl<'a> PodView<'a> {
     /// Every container in the order PSA's `visitContainers` visits them:
     /// initContainers, containers, then ephemeralContainers (whose common
     /// fields PSA reads as a plain container).
-    pub fn containers(&self) -> Vec<ContainerView<'a>> {
+    pub fn containers(&self) -> &[ContainerView<'a>] {
+        &self.containers
+    }
+
+    fn list_containers(&self) -> Vec<ContainerView<'a>> {
         let mut views = Vec::new();
         for list in ["initContainers", "containers", "ephemeralContainers"] {
             let Some(Value::Array(items)) = self.spec_field(list) else {
@@ -79,6 +104,7 @@ impl<'a> PodView<'a> {
                         index,
                         name: fields.get("name").and_then(Value::as_str),
                         fields,
+                        security_context: fields.get("securityContext").and_then(Value::as_object),
                     });
                 }
             }
@@ -154,7 +180,7 @@ impl<'a> ContainerView<'a> {
 
     /// The container's `securityContext` when it is an object.
     pub fn security_context(&self) -> Option<&'a Map<String, Value>> {
-        self.field("securityContext")?.as_object()
+        self.security_context
     }
 
     /// A field of the container's `securityContext`, `None` when absent or `null`.
