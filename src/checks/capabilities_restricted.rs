@@ -36,7 +36,7 @@ pub(super) const CHECK: Check = Check {
 fn capabilities_restricted_1_22(pod: &PodView<'_>) -> Vec<Violation> {
     let mut violations = Vec::new();
     for container in pod.containers() {
-        check_container(&container, &mut violations);
+        check_container(container, &mut violations);
     }
     violations
 }

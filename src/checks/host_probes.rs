@@ -27,13 +27,13 @@ fn host_probes_and_host_lifecycle_1_34(pod: &PodView<'_>) -> Vec<Violation> {
     let mut violations = Vec::new();
     for container in pod.containers() {
         for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
-            check_handler(&container, container.field(probe), probe, &mut violations);
+            check_handler(container, container.field(probe), probe, &mut violations);
         }
         let lifecycle = container.field("lifecycle");
         for hook in ["postStart", "preStop"] {
             let handler = lifecycle.and_then(|lifecycle| lifecycle.get(hook));
             check_handler(
-                &container,
+                container,
                 handler,
                 &format!("lifecycle.{hook}"),
                 &mut violations,

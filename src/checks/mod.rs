@@ -369,10 +369,13 @@ pub fn check_pod(
     violations
 }
 
+/// The checks chosen for a level and version.
+type ChosenChecks = ((PssLevel, PssVersion), Vec<AppliedCheck>);
+
 thread_local! {
     /// The checks of the previous request's level and version: an instance
     /// keeps its settings, so they are chosen once, not per request.
-    static APPLICABLE: std::cell::RefCell<Option<((PssLevel, PssVersion), Vec<AppliedCheck>)>> =
+    static APPLICABLE: std::cell::RefCell<Option<ChosenChecks>> =
         const { std::cell::RefCell::new(None) };
 }
 
