@@ -6,7 +6,7 @@ use crate::checks::{self, PssLevel};
 use crate::defaults::{self, Defaulted, PodFacts};
 use crate::insecure;
 use crate::json::{self, Splicer};
-use crate::podspec::{self, ContainerList, PodTemplate};
+use crate::podspec::{self, ContainerList, PodTemplate, TemplateError};
 use crate::request::{self, Request};
 use crate::response::{self, Report, Response};
 use crate::settings::Settings;
@@ -265,6 +265,10 @@ fn ephemeral_names(
 fn read_template<'a>(carrier: &Carrier, text: &'a str) -> Result<PodTemplate<'a>, String> {
     podspec::read_template(text, carrier.template_path, &carrier.pod_spec_path())
         .map(Option::unwrap_or_default)
+        .map_err(|error| match error {
+            TemplateError::TooDeep => too_deep(),
+            TemplateError::Unreadable(message) => message,
+        })
 }
 
 /// What defaulting did, or would do, to one object.
@@ -369,6 +373,7 @@ fn default_pod_spec(
     let base = object.get();
     let spec_path = carrier.pod_spec_path();
     let positions = std::mem::take(&mut template.positions);
+    let nesting = template.nesting;
     let Some(spec) = template.spec_mut() else {
         return Ok(Defaulting::default());
     };
@@ -470,14 +475,18 @@ fn default_pod_spec(
         }
     }
 
-    if !splicer.is_empty() && json::nests_deeper_than(base, MAX_OBJECT_DEPTH) {
-        return Err(format!(
-            "the object nests deeper than {MAX_OBJECT_DEPTH} levels, more than any Kubernetes \
-             object does; it is refused rather than defaulted"
-        ));
+    if !splicer.is_empty() && nesting > MAX_OBJECT_DEPTH {
+        return Err(too_deep());
     }
     defaulting.mutated_object = (!splicer.is_empty()).then(|| splicer.apply(base));
     Ok(defaulting)
+}
+
+fn too_deep() -> String {
+    format!(
+        "the object nests deeper than {MAX_OBJECT_DEPTH} levels, more than any Kubernetes \
+         object does; it is refused rather than defaulted"
+    )
 }
 
 /// Ports declared by a container, a port entry without a number counting

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -21,28 +22,131 @@ pub fn find<'de, T: Deserialize<'de>>(
     text: &'de str,
     path: &[&str],
 ) -> Result<Option<T>, serde_json::Error> {
-    find_with(text, path, PhantomData::<T>)
+    find_with(text, path, PhantomData::<T>, &Deepest::default())
 }
 
 /// Like [`find`], with the value at `path` read by `seed` (a seed is copied
-/// for each repeated key on the path).
+/// for each repeated key on the path); `deepest` learns how deep the values
+/// skipped on the way nest.
 pub fn find_with<'de, S: DeserializeSeed<'de> + Copy>(
     text: &'de str,
     path: &[&str],
     seed: S,
+    deepest: &Deepest,
 ) -> Result<Option<S::Value>, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let found = PathSeed { path, seed }.deserialize(&mut deserializer)?;
+    let found = PathSeed {
+        path,
+        seed,
+        depth: 0,
+        deepest,
+    }
+    .deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(found)
 }
 
-struct PathSeed<'p, S> {
-    path: &'p [&'p str],
-    seed: S,
+/// How many levels of objects and lists a text nests, learnt while reading
+/// it: the host reads the policy's answer with a limit on nesting, so an
+/// object too deep must be refused rather than returned, and finding that
+/// out on the way costs nothing where another pass over the text would.
+#[derive(Debug, Default)]
+pub struct Deepest(Cell<usize>);
+
+impl Deepest {
+    /// Records a value at `depth` (the number of objects and lists around it)
+    /// that nests `levels` more.
+    pub fn record(&self, depth: usize, levels: usize) {
+        if depth + levels > self.0.get() {
+            self.0.set(depth + levels);
+        }
+    }
+
+    pub fn get(&self) -> usize {
+        self.0.get()
+    }
 }
 
-impl<'de, S: DeserializeSeed<'de> + Copy> DeserializeSeed<'de> for PathSeed<'_, S> {
+/// How many levels of objects and lists `value` nests.
+pub fn levels(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(levels).max().unwrap_or(0),
+        Value::Object(fields) => 1 + fields.values().map(levels).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Skips a value, as `IgnoredAny` does, recording how deep it nests.
+#[derive(Clone, Copy)]
+pub struct Skip<'d> {
+    /// The number of objects and lists around the value.
+    pub depth: usize,
+    pub deepest: &'d Deepest,
+}
+
+impl<'de> DeserializeSeed<'de> for Skip<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        self.deepest.record(self.depth, 1);
+        let inner = Skip {
+            depth: self.depth + 1,
+            ..self
+        };
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        self.deepest.record(self.depth, 1);
+        let inner = Skip {
+            depth: self.depth + 1,
+            ..self
+        };
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value_seed(inner)?;
+        }
+        Ok(())
+    }
+}
+
+struct PathSeed<'p, 'd, S> {
+    path: &'p [&'p str],
+    seed: S,
+    /// The number of objects around the value this seed reads.
+    depth: usize,
+    deepest: &'d Deepest,
+}
+
+impl<'de, S: DeserializeSeed<'de> + Copy> DeserializeSeed<'de> for PathSeed<'_, '_, S> {
     type Value = Option<S::Value>;
 
     fn deserialize<D: Deserializer<'de>>(
@@ -57,7 +161,7 @@ impl<'de, S: DeserializeSeed<'de> + Copy> DeserializeSeed<'de> for PathSeed<'_, 
     }
 }
 
-impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for PathSeed<'_, S> {
+impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for PathSeed<'_, '_, S> {
     type Value = Option<S::Value>;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
@@ -71,15 +175,21 @@ impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for PathSeed<'_, S> {
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Option<S::Value>, M::Error> {
         let (wanted, rest) = self.path.split_first().expect("path is not empty");
         let mut found = None;
+        let depth = self.depth + 1;
+        self.deepest.record(self.depth, 1);
         while let Some(key) = map.next_key::<Key<'de>>()? {
             if key.0 == *wanted {
                 // A repeated key overrides the earlier one, as in Go's decoder.
                 found = map.next_value_seed(PathSeed {
                     path: rest,
-                    seed: self.seed,
+                    depth,
+                    ..self
                 })?;
             } else {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value_seed(Skip {
+                    depth,
+                    deepest: self.deepest,
+                })?;
             }
         }
         Ok(found)
@@ -142,41 +252,6 @@ pub fn raw_even_if_null<'de, D: Deserializer<'de>>(
 /// Whether a raw value is JSON `null` (an unset field, for Kubernetes).
 pub fn is_null(raw: &RawValue) -> bool {
     raw.get() == "null"
-}
-
-/// Whether JSON `text` nests objects and lists deeper than `limit`.
-///
-/// Skipping a value (as `find` does for what is not on its path) has no depth
-/// limit, but the host parses the policy's answer with one (128 levels), so
-/// an object nested too deep must be refused rather than returned.
-pub fn nests_deeper_than(text: &str, limit: usize) -> bool {
-    let mut depth = 0usize;
-    let mut bytes = text.bytes();
-    while let Some(byte) = bytes.next() {
-        match byte {
-            b'"' => {
-                // Most of an object is string content: a tight loop over it.
-                while let Some(byte) = bytes.next() {
-                    match byte {
-                        b'"' => break,
-                        b'\\' => {
-                            bytes.next();
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > limit {
-                    return true;
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    false
 }
 
 /// `value` as compact JSON text, exactly as `serde_json::to_string` writes
@@ -313,10 +388,40 @@ fn offset(base: &str, part: &str) -> usize {
     start
 }
 
+/// How many levels of objects and lists JSON `text` nests, by a plain scan
+/// of the text: what [`Deepest`] must agree with.
+#[cfg(test)]
+pub(crate) fn nesting(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut bytes = text.bytes();
+    while let Some(byte) = bytes.next() {
+        match byte {
+            b'"' => {
+                while let Some(byte) = bytes.next() {
+                    match byte {
+                        b'"' => break,
+                        b'\\' => {
+                            bytes.next();
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     #[test]
     fn find_walks_a_path_and_skips_the_rest() {
@@ -367,6 +472,10 @@ mod tests {
             write_value(&mut text, &value);
             assert_eq!(text, serde_json::to_string(&value).unwrap());
         }
+    }
+
+    fn nests_deeper_than(text: &str, limit: usize) -> bool {
+        nesting(text) > limit
     }
 
     #[test]

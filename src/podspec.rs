@@ -8,7 +8,7 @@
 //! say what is kept, and a test runs every check on the kept fields and on
 //! the whole object to show the two agree.
 
-use crate::json::Key;
+use crate::json::{self, Deepest, Key, Skip};
 use serde::Deserialize;
 use serde::de::{
     DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor,
@@ -127,6 +127,8 @@ pub struct PodTemplate<'a> {
     /// The kept fields of the template (see [`KEPT_TEMPLATE_FIELDS`]).
     pub fields: Map<String, Value>,
     pub positions: Positions<'a>,
+    /// How many levels of objects and lists the whole object nests.
+    pub nesting: usize,
 }
 
 /// Where the securityContexts of a pod template sit in the request text.
@@ -176,6 +178,15 @@ impl PodTemplate<'_> {
     }
 }
 
+/// Why a pod template could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TemplateError {
+    /// The object nests deeper than the JSON reader goes (128 levels).
+    TooDeep,
+    /// One sentence that starts with where the pod spec is.
+    Unreadable(String),
+}
+
 /// Reads the pod template at `template_path` of the object `text` in one
 /// pass; `Ok(None)` when the object has none. What cannot be read is told
 /// in one sentence that starts with `spec_path`, where the pod spec is.
@@ -183,13 +194,16 @@ pub fn read_template<'a>(
     text: &'a str,
     template_path: &[&str],
     spec_path: &str,
-) -> Result<Option<PodTemplate<'a>>, String> {
+) -> Result<Option<PodTemplate<'a>>, TemplateError> {
     let positions = RefCell::new(Positions::default());
+    let deepest = Deepest::default();
     let reader = Reader {
         keep: Keep::Fields(KEPT_TEMPLATE_FIELDS),
         positions: &positions,
+        depth: template_path.len(),
+        deepest: &deepest,
     };
-    let found = crate::json::find_with(text, template_path, reader);
+    let found = json::find_with(text, template_path, reader, &deepest);
     let mut positions = positions.into_inner();
     match found {
         Ok(found) => Ok(found.map(|value| PodTemplate {
@@ -198,11 +212,17 @@ pub fn read_template<'a>(
                 _ => Map::new(),
             },
             positions,
+            nesting: deepest.get(),
         })),
-        Err(error) => Err(match positions.container_error.take() {
-            Some(container_error) => format!("{spec_path}.{container_error}"),
-            None => format!("{spec_path} cannot be read: {}", error_text(&error)),
-        }),
+        Err(error) if error.to_string().starts_with("recursion limit exceeded") => {
+            Err(TemplateError::TooDeep)
+        }
+        Err(error) => Err(TemplateError::Unreadable(
+            match positions.container_error.take() {
+                Some(container_error) => format!("{spec_path}.{container_error}"),
+                None => format!("{spec_path} cannot be read: {}", error_text(&error)),
+            },
+        )),
     }
 }
 
@@ -210,10 +230,13 @@ pub fn read_template<'a>(
 /// text is one value, and positions are not recorded).
 pub fn read_kept(text: &str, keep: Keep) -> Result<Value, serde_json::Error> {
     let positions = RefCell::new(Positions::default());
+    let deepest = Deepest::default();
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = Reader {
         keep,
         positions: &positions,
+        depth: 0,
+        deepest: &deepest,
     }
     .deserialize(&mut deserializer)?;
     deserializer.end()?;
@@ -225,11 +248,33 @@ pub fn read_kept(text: &str, keep: Keep) -> Result<Value, serde_json::Error> {
 pub struct Reader<'r, 'a> {
     keep: Keep,
     positions: &'r RefCell<Positions<'a>>,
+    /// The number of objects and lists around the value read.
+    depth: usize,
+    deepest: &'r Deepest,
 }
 
 impl<'r, 'a> Reader<'r, 'a> {
-    fn with(self, keep: Keep) -> Reader<'r, 'a> {
-        Reader { keep, ..self }
+    /// The reader of a field or item of this value.
+    fn child(self, keep: Keep) -> Reader<'r, 'a> {
+        Reader {
+            keep,
+            depth: self.depth + 1,
+            ..self
+        }
+    }
+
+    /// The skipper of a field or item of this value.
+    fn skip(self) -> Skip<'r> {
+        Skip {
+            depth: self.depth + 1,
+            deepest: self.deepest,
+        }
+    }
+
+    /// A field or item of this value read whole.
+    fn whole(self, value: Value) -> Value {
+        self.deepest.record(self.depth + 1, json::levels(&value));
+        value
     }
 }
 
@@ -238,7 +283,11 @@ impl<'a> DeserializeSeed<'a> for Reader<'_, 'a> {
 
     fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Value, D::Error> {
         match self.keep {
-            Keep::All => Value::deserialize(deserializer),
+            Keep::All => {
+                let value = Value::deserialize(deserializer)?;
+                self.deepest.record(self.depth, json::levels(&value));
+                Ok(value)
+            }
             Keep::Str => Option::<String>::deserialize(deserializer)
                 .map(|text| text.map_or(Value::Null, Value::String)),
             Keep::Int => Option::<i64>::deserialize(deserializer)
@@ -299,13 +348,14 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
 
     fn visit_seq<S: SeqAccess<'a>>(self, mut seq: S) -> Result<Value, S::Error> {
         let mut items = Vec::new();
+        self.deepest.record(self.depth, 1);
         match self.keep {
             Keep::Object(_) | Keep::PodSpec => {
                 return Err(serde::de::Error::invalid_type(Unexpected::Seq, &self));
             }
-            Keep::Shape => while seq.next_element::<IgnoredAny>()?.is_some() {},
+            Keep::Shape => while seq.next_element_seed(self.skip())?.is_some() {},
             Keep::Items(item) | Keep::List(item) => {
-                while let Some(value) = seq.next_element_seed(self.with(*item))? {
+                while let Some(value) = seq.next_element_seed(self.child(*item))? {
                     items.push(value);
                 }
             }
@@ -314,7 +364,7 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
                 self.positions.borrow_mut().containers[list as usize].clear();
                 while let Some(value) = seq.next_element_seed(ContainerReader {
                     list,
-                    positions: self.positions,
+                    reader: self.child(Keep::All),
                 })? {
                     items.push(value);
                 }
@@ -323,7 +373,7 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
             // what is wrong with it.
             _ => {
                 while let Some(value) = seq.next_element::<Value>()? {
-                    items.push(value);
+                    items.push(self.whole(value));
                 }
             }
         }
@@ -332,17 +382,21 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
 
     fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Value, M::Error> {
         let mut object = Map::new();
+        self.deepest.record(self.depth, 1);
         let fields: &[(&str, Keep)] = match self.keep {
             Keep::Shape => {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                while map.next_key::<IgnoredAny>()?.is_some() {
+                    map.next_value_seed(self.skip())?;
+                }
                 return Ok(Value::Object(object));
             }
             Keep::Prefixed(prefixes) => {
                 while let Some(Key(key)) = map.next_key()? {
                     if prefixes.iter().any(|prefix| key.starts_with(prefix)) {
-                        object.insert(key.into_owned(), map.next_value()?);
+                        let value = self.whole(map.next_value()?);
+                        object.insert(key.into_owned(), value);
                     } else {
-                        map.next_value::<IgnoredAny>()?;
+                        map.next_value_seed(self.skip())?;
                     }
                 }
                 return Ok(Value::Object(object));
@@ -355,7 +409,7 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
             // Not the object the rule expects: kept whole.
             Keep::All | Keep::Items(_) | Keep::Str | Keep::Int => {
                 while let Some((Key(key), value)) = map.next_entry::<Key, Value>()? {
-                    object.insert(key.into_owned(), value);
+                    object.insert(key.into_owned(), self.whole(value));
                 }
                 return Ok(Value::Object(object));
             }
@@ -372,11 +426,11 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
                 Some(_) if is_pod_spec && key == "securityContext" => {
                     let raw: &'a RawValue = map.next_value()?;
                     self.positions.borrow_mut().pod_security_context = Some(raw);
-                    serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?
+                    self.whole(serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?)
                 }
-                Some(rule) => map.next_value_seed(self.with(rule))?,
+                Some(rule) => map.next_value_seed(self.child(rule))?,
                 None => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value_seed(self.skip())?;
                     continue;
                 }
             };
@@ -389,7 +443,8 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
 /// Reads one container of a list, recording where its securityContext is.
 struct ContainerReader<'r, 'a> {
     list: ContainerList,
-    positions: &'r RefCell<Positions<'a>>,
+    /// Where the container is (its `keep` is not used).
+    reader: Reader<'r, 'a>,
 }
 
 impl<'a> DeserializeSeed<'a> for ContainerReader<'_, 'a> {
@@ -402,12 +457,14 @@ impl<'a> DeserializeSeed<'a> for ContainerReader<'_, 'a> {
 
 impl<'a> ContainerReader<'_, 'a> {
     fn record(&self, position: ContainerPosition<'a>) {
-        self.positions.borrow_mut().containers[self.list as usize].push(position);
+        self.reader.positions.borrow_mut().containers[self.list as usize].push(position);
     }
 
     /// A list entry that is not an object: kept whole, with no position.
     fn not_an_object<E>(&self, value: Value) -> Result<Value, E> {
         self.record(ContainerPosition::default());
+        let reader = self.reader;
+        reader.deepest.record(reader.depth, json::levels(&value));
         Ok(value)
     }
 }
@@ -447,10 +504,12 @@ impl<'a> Visitor<'a> for ContainerReader<'_, 'a> {
     fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Value, M::Error> {
         let mut object = Map::new();
         let mut position = ContainerPosition::default();
+        let reader = self.reader;
+        reader.deepest.record(reader.depth, 1);
         while let Some(Key(key)) = map.next_key()? {
             let Some((_, rule)) = KEPT_CONTAINER_FIELDS.iter().find(|(name, _)| *name == key)
             else {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value_seed(reader.skip())?;
                 continue;
             };
             // The securityContext is kept as a raw slice too, to be replaced;
@@ -464,17 +523,16 @@ impl<'a> Visitor<'a> for ContainerReader<'_, 'a> {
                     } else {
                         position.security_context = Some(raw);
                     }
-                    read_kept(raw.get(), *rule).map_err(|error| error_text(&error))
+                    read_kept(raw.get(), *rule)
+                        .map(|value| reader.whole(value))
+                        .map_err(|error| error_text(&error))
                 }
                 _ => map
-                    .next_value_seed(Reader {
-                        keep: *rule,
-                        positions: self.positions,
-                    })
+                    .next_value_seed(reader.child(*rule))
                     .map_err(|error| without_position(&error.to_string())),
             };
             let value = value.map_err(|reason| {
-                let mut positions = self.positions.borrow_mut();
+                let mut positions = reader.positions.borrow_mut();
                 let index = positions.containers[self.list as usize].len();
                 let reason = format!("{}[{index}]: {reason}", self.list.field());
                 positions.container_error = Some(reason.clone());
@@ -691,6 +749,36 @@ mod tests {
             json!({"containerPort": 53, "hostPort": 53})
         );
         assert_eq!(spec["containers"][1], json!("a container that is a string"));
+    }
+
+    #[test]
+    fn the_nesting_learnt_on_the_way_is_the_nesting_of_the_text() {
+        let deep_unknown = r#"{"a": [[{"b": [[[1]]]}]], "s": "[[[[[[[[[[[[[["}"#;
+        let objects = [
+            everything_wrong(),
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "x": serde_json::from_str::<Value>(deep_unknown).unwrap()}]}}}}),
+            json!({"spec": {"template": {"metadata": {"annotations": {"container.apparmor.security.beta.kubernetes.io/a": [[[["x"]]]]}},
+                   "spec": {"securityContext": {"a": [[[[[1]]]]]}, "volumes": [{"name": "v", "nfs": {"x": [[[[[[[1]]]]]]]}}]}}}}),
+            json!({"status": {"deep": [[[[[[[[[[[[1]]]]]]]]]]]]}, "spec": {"template": {"spec": {"volumes": "not a list", "containers": ["not an object", [[1]]]}}}}),
+            json!({"spec": {"template": {"spec": {"initContainers": [[[[[[[[[["x"]]]]]]]]]], "containers": [{"ports": [{"containerPort": 1, "x": [[[[[1]]]]]}]}]}}}}),
+        ];
+        for object in objects {
+            let text = object.to_string();
+            let expected = crate::json::nesting(&text);
+            let read = read_template(&text, &["spec", "template"], "spec.template.spec");
+            let nesting = read.map(|template| template.unwrap().nesting);
+            assert_eq!(nesting, Ok(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn json_deeper_than_the_reader_goes_is_too_deep() {
+        let mut text = String::from(r#"{"spec": {"containers": [{"name": "a", "x": "#);
+        text.push_str(&"[".repeat(200));
+        text.push_str(&"]".repeat(200));
+        text.push_str("}]}}");
+        let error = read_template(&text, &[], "spec").unwrap_err();
+        assert_eq!(error, TemplateError::TooDeep);
     }
 
     #[test]
