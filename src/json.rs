@@ -297,7 +297,8 @@ fn write_object(out: &mut String, fields: &serde_json::Map<String, Value>) {
     out.push('}');
 }
 
-fn write_string(out: &mut String, text: &str) {
+/// `text` as a JSON string.
+pub fn write_string(out: &mut String, text: &str) {
     if text
         .bytes()
         .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')

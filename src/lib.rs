@@ -12,30 +12,22 @@ pub mod checks;
 pub mod defaults;
 pub mod insecure;
 pub mod json;
+pub mod log;
 pub mod podspec;
 pub mod request;
 pub mod response;
 pub mod settings;
 pub mod violation;
 
-use kubewarden_policy_sdk::logging;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest as guest;
-use slog::{Logger, debug, o, warn};
-use std::sync::LazyLock;
+use log::Level;
 
 use guest::prelude::*;
 
 #[cfg(target_family = "wasm")]
 #[global_allocator]
 static ALLOCATOR: alloc::FreeLists = alloc::FreeLists::new();
-
-static LOG: LazyLock<Logger> = LazyLock::new(|| {
-    Logger::root(
-        logging::KubewardenDrain::new(),
-        o!("policy" => "secure-pod-defaults"),
-    )
-});
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
@@ -50,9 +42,14 @@ pub extern "C" fn wapc_init() {
 fn validate(payload: &[u8]) -> CallResult {
     let response = admission::evaluate(payload);
     if let Some(message) = response.message.as_deref() {
-        debug!(LOG, "request rejected"; "message" => message);
+        log::log(Level::Debug, "request rejected", &[("reason", message)]);
     } else if response.mutated_object.is_some() {
-        debug!(LOG, "securityContext defaulted"; "warnings" => response.warnings.join("; "));
+        let warnings = response.warnings.join("; ");
+        log::log(
+            Level::Debug,
+            "securityContext defaulted",
+            &[("warnings", &warnings)],
+        );
     }
     Ok(response.to_json())
 }
@@ -64,7 +61,7 @@ fn validate_settings(payload: &[u8]) -> CallResult {
             message: None,
         },
         Err(message) => {
-            warn!(LOG, "settings refused"; "reason" => &message);
+            log::log(Level::Warning, "settings refused", &[("reason", &message)]);
             SettingsValidationResponse {
                 valid: false,
                 message: Some(message),
