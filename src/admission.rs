@@ -413,7 +413,7 @@ fn default_pod_spec(
             continue;
         };
         for (index, fields) in containers.iter_mut().enumerate() {
-            let path = format!("{spec_path}.{}[{index}]", list.field());
+            let path = container_path(&spec_path, list, index);
             let Value::Object(fields) = fields else {
                 return Err(format!(
                     "{path}: must be an object, not {}",
@@ -433,7 +433,24 @@ fn default_pod_spec(
                     continue;
                 }
             }
-            let mut security_context = security_context_of(fields, &path)?.unwrap_or_default();
+            let name = name.to_owned();
+            // Defaulted in place when the object changes (the checks then
+            // read the result); on a copy otherwise.
+            let mut taken = false;
+            let mut security_context = match fields.get_mut("securityContext") {
+                None | Some(Value::Null) => Map::new(),
+                Some(Value::Object(map)) if mutates => {
+                    taken = true;
+                    std::mem::take(map)
+                }
+                Some(Value::Object(map)) => map.clone(),
+                Some(other) => {
+                    return Err(format!(
+                        "{path}.securityContext must be an object, not {}",
+                        crate::settings::describe(other)
+                    ));
+                }
+            };
             let defaulted = defaults::default_container(
                 settings,
                 &pod,
@@ -446,7 +463,6 @@ fn default_pod_spec(
                 windows,
                 Some(&security_context),
             );
-            let name = name.to_owned();
             if !defaulted.is_empty() {
                 let position = positions.container(list, index);
                 let text = json::object_text(&security_context);
@@ -460,9 +476,9 @@ fn default_pod_spec(
                         splicer.add_field(base, container, "securityContext", text)
                     }
                 }
-                if mutates {
-                    fields.insert("securityContext".into(), Value::Object(security_context));
-                }
+            }
+            if mutates && (taken || !defaulted.is_empty()) {
+                fields.insert("securityContext".into(), Value::Object(security_context));
             }
             if !defaulted.is_empty() || !insecure.is_empty() {
                 defaulting.reports.push(Report {
@@ -487,6 +503,45 @@ fn too_deep() -> String {
         "the object nests deeper than {MAX_OBJECT_DEPTH} levels, more than any Kubernetes \
          object does; it is refused rather than defaulted"
     )
+}
+
+/// `spec.containers[2]`, without the formatting machinery.
+fn container_path(spec_path: &str, list: ContainerList, index: usize) -> String {
+    let field = list.field();
+    let mut path = String::with_capacity(spec_path.len() + field.len() + 8);
+    path.push_str(spec_path);
+    path.push('.');
+    path.push_str(field);
+    path.push('[');
+    path.push_str(itoa(index).as_str());
+    path.push(']');
+    path
+}
+
+/// The decimal digits of `number`.
+fn itoa(mut number: usize) -> ShortText {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (number % 10) as u8;
+        number /= 10;
+        if number == 0 {
+            break;
+        }
+    }
+    ShortText { digits, start }
+}
+
+struct ShortText {
+    digits: [u8; 20],
+    start: usize,
+}
+
+impl ShortText {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.digits[self.start..]).unwrap_or_default()
+    }
 }
 
 /// Ports declared by a container, a port entry without a number counting

@@ -354,7 +354,12 @@ impl Splicer {
     /// the object that gets the new field.
     pub fn add_field_after(&mut self, base: &str, sibling: &RawValue, key: &str, value: String) {
         let position = offset(base, sibling.get()) + sibling.get().len();
-        self.insert(position, format!(",\"{key}\":{value}"));
+        let mut field = String::with_capacity(key.len() + value.len() + 4);
+        field.push_str(",\"");
+        field.push_str(key);
+        field.push_str("\":");
+        field.push_str(&value);
+        self.insert(position, field);
     }
 
     fn insert(&mut self, position: usize, text: String) {

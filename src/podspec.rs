@@ -28,6 +28,9 @@ pub enum Keep {
     Shape,
     /// The listed fields of an object, each by its own rule.
     Fields(&'static [(&'static str, Keep)]),
+    /// Like `Fields`, and left out of its parent altogether when none of
+    /// its fields is there (a probe without a `host`: most of them).
+    Sparse(&'static [(&'static str, Keep)]),
     /// The listed fields of an object by their rule, every other by its shape.
     FieldsElseShape(&'static [(&'static str, Keep)]),
     /// The fields of an object whose key starts with one of these prefixes.
@@ -52,9 +55,9 @@ pub enum Keep {
 
 /// The HTTP and TCP handlers of a probe or lifecycle hook: only the `host`
 /// the baseline level forbids.
-const HANDLER: Keep = Keep::Fields(&[
-    ("httpGet", Keep::Fields(&[("host", Keep::All)])),
-    ("tcpSocket", Keep::Fields(&[("host", Keep::All)])),
+const HANDLER: Keep = Keep::Sparse(&[
+    ("httpGet", Keep::Sparse(&[("host", Keep::All)])),
+    ("tcpSocket", Keep::Sparse(&[("host", Keep::All)])),
 ]);
 
 /// What the policy reads of a container.
@@ -74,7 +77,7 @@ pub const KEPT_CONTAINER_FIELDS: &[(&str, Keep)] = &[
     ("startupProbe", HANDLER),
     (
         "lifecycle",
-        Keep::Fields(&[("postStart", HANDLER), ("preStop", HANDLER)]),
+        Keep::Sparse(&[("postStart", HANDLER), ("preStop", HANDLER)]),
     ),
 ];
 
@@ -401,7 +404,10 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
                 }
                 return Ok(Value::Object(object));
             }
-            Keep::Fields(fields) | Keep::FieldsElseShape(fields) | Keep::Object(fields) => fields,
+            Keep::Fields(fields)
+            | Keep::Sparse(fields)
+            | Keep::FieldsElseShape(fields)
+            | Keep::Object(fields) => fields,
             Keep::PodSpec => KEPT_SPEC_FIELDS,
             Keep::List(_) | Keep::Containers(_) => {
                 return Err(serde::de::Error::invalid_type(Unexpected::Map, &self));
@@ -428,6 +434,10 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
                     self.positions.borrow_mut().pod_security_context = Some(raw);
                     self.whole(serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?)
                 }
+                Some(rule @ Keep::Sparse(_)) => match map.next_value_seed(self.child(rule))? {
+                    Value::Object(kept) if kept.is_empty() => continue,
+                    value => value,
+                },
                 Some(rule) => map.next_value_seed(self.child(rule))?,
                 None => {
                     map.next_value_seed(self.skip())?;
@@ -538,6 +548,9 @@ impl<'a> Visitor<'a> for ContainerReader<'_, 'a> {
                 positions.container_error = Some(reason.clone());
                 serde::de::Error::custom(reason)
             })?;
+            if matches!((rule, &value), (Keep::Sparse(_), Value::Object(kept)) if kept.is_empty()) {
+                continue;
+            }
             object.insert(key.into_owned(), value);
         }
         self.record(position);
@@ -749,6 +762,14 @@ mod tests {
             json!({"containerPort": 53, "hostPort": 53})
         );
         assert_eq!(spec["containers"][1], json!("a container that is a string"));
+        // A probe or hook that names no host is left out whole.
+        let text = r#"{"spec": {"containers": [{"name": "a", "livenessProbe": {"httpGet": {"port": 80}},
+            "lifecycle": {"preStop": {"exec": {"command": ["stop"]}}}, "readinessProbe": {"tcpSocket": {"host": ""}}}]}}"#;
+        let template = read_template(text, &[], "spec").unwrap().unwrap();
+        assert_eq!(
+            template.spec().unwrap()["containers"][0],
+            json!({"name": "a", "readinessProbe": {"tcpSocket": {"host": ""}}})
+        );
     }
 
     #[test]
