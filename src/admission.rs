@@ -13,7 +13,6 @@ use crate::settings::Settings;
 use crate::violation::{self, Violation};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 
 /// Deepest object the policy returns mutated: the host parses the answer
 /// with a limit of 128 levels, and the answer wraps the object.
@@ -36,6 +35,9 @@ struct Plan {
     /// The object may be changed (CREATE, a template change, new ephemeral
     /// containers); otherwise it is only checked.
     may_mutate: bool,
+    /// A new object made by a controller from its own template is only
+    /// checked (see [`made_from_a_defaulted_template`]).
+    unless_made_by_a_controller: bool,
 }
 
 /// The answer to one waPC `validate` payload.
@@ -106,17 +108,20 @@ fn plan(carrier: &Carrier, request: &Request, object: &RawValue) -> Result<Optio
     let plan = match (request.operation.as_ref(), request.sub_resource.as_ref()) {
         ("CREATE", "") => Plan {
             scope: Scope::Everything,
-            may_mutate: !made_from_a_defaulted_template(carrier, object),
+            may_mutate: true,
+            unless_made_by_a_controller: carrier.kind != "Pod",
         },
         ("UPDATE", "ephemeralcontainers") if carrier.kind == "Pod" => Plan {
             scope: Scope::EphemeralContainersNotIn(ephemeral_names(carrier, request.old_object)?),
             may_mutate: true,
+            unless_made_by_a_controller: false,
         },
         ("UPDATE", "") => {
             let Some(old_object) = request.old_object else {
                 return Ok(Some(Plan {
                     scope: Scope::Everything,
                     may_mutate: !carrier.immutable,
+                    unless_made_by_a_controller: false,
                 }));
             };
             let template: Value = read_template_as(carrier, object.get(), "the object")?;
@@ -131,6 +136,7 @@ fn plan(carrier: &Carrier, request: &Request, object: &RawValue) -> Result<Optio
                 Plan {
                     scope: Scope::Everything,
                     may_mutate: false,
+                    unless_made_by_a_controller: false,
                 }
             } else {
                 // A scale, a label or a status change: defaulting now would
@@ -142,6 +148,7 @@ fn plan(carrier: &Carrier, request: &Request, object: &RawValue) -> Result<Optio
                 Plan {
                     scope: Scope::Everything,
                     may_mutate: true,
+                    unless_made_by_a_controller: false,
                 }
             }
         }
@@ -156,29 +163,15 @@ fn plan(carrier: &Carrier, request: &Request, object: &RawValue) -> Result<Optio
 /// defaulted, is the source of truth. Changing the copy would make the
 /// owner's controller see a template that differs from its own and create
 /// another copy, again and again; the Pods it creates are defaulted instead.
-fn made_from_a_defaulted_template(carrier: &Carrier, object: &RawValue) -> bool {
-    #[derive(serde::Deserialize)]
-    struct OwnerReference<'a> {
-        #[serde(borrow, default)]
-        kind: Cow<'a, str>,
-        #[serde(rename = "apiVersion", borrow, default)]
-        api_version: Cow<'a, str>,
-        #[serde(default)]
-        controller: Option<bool>,
-    }
-    if carrier.kind == "Pod" {
-        return false;
-    }
-    let owners = json::find::<Vec<OwnerReference>>(object.get(), &["metadata", "ownerReferences"])
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    owners.iter().any(|owner| {
-        let group = owner
-            .api_version
+fn made_from_a_defaulted_template(template: &PodTemplate) -> bool {
+    let owners = template.owner_references.as_ref().and_then(Value::as_array);
+    owners.into_iter().flatten().any(|owner| {
+        let text = |key| owner.get(key).and_then(Value::as_str).unwrap_or("");
+        let group = text("apiVersion")
             .rsplit_once('/')
             .map_or("", |(group, _)| group);
-        owner.controller == Some(true) && carriers::carrier(group, &owner.kind).is_some()
+        owner.get("controller") == Some(&Value::Bool(true))
+            && carriers::carrier(group, text("kind")).is_some()
     })
 }
 
@@ -306,12 +299,14 @@ fn default_and_check(
     }
     // The checks read what will be admitted: the defaulted securityContexts
     // when the object is changed, the ones it has otherwise.
-    let mutates = plan.may_mutate && !settings.validate_only;
+    let may_mutate = plan.may_mutate
+        && !(plan.unless_made_by_a_controller && made_from_a_defaulted_template(&template));
+    let mutates = may_mutate && !settings.validate_only;
     let defaulting = default_pod_spec(carrier, settings, object, &mut template, plan, mutates)?;
     let mutated_object = defaulting.mutated_object.filter(|_| mutates);
 
     let mut violations = check(carrier, settings, &template, &defaulting.exempt_containers);
-    if settings.validate_only && plan.may_mutate {
+    if settings.validate_only && may_mutate {
         let reported: Vec<String> = violations.iter().map(|v| v.path.clone()).collect();
         violations.extend(
             would_default(&defaulting.reports)
@@ -330,7 +325,7 @@ fn default_and_check(
             ..Response::default()
         });
     }
-    let warnings = if plan.may_mutate {
+    let warnings = if may_mutate {
         response::warnings(&defaulting.reports)
     } else {
         Vec::new()

@@ -39,18 +39,11 @@ pub extern "C" fn wapc_init() {
     );
 }
 
+/// What a request got is in the answer itself (the warnings, the rejection
+/// message, the audit annotation), which the host records: logging it again
+/// would cost a host call on every request.
 fn validate(payload: &[u8]) -> CallResult {
     let response = admission::evaluate(payload);
-    if let Some(message) = response.message.as_deref() {
-        log::log(Level::Debug, "request rejected", &[("reason", message)]);
-    } else if response.mutated_object.is_some() {
-        let warnings = response.warnings.join("; ");
-        log::log(
-            Level::Debug,
-            "securityContext defaulted",
-            &[("warnings", &warnings)],
-        );
-    }
     Ok(response.to_json())
 }
 

@@ -26,6 +26,11 @@ pub enum Keep {
     /// The type only: an object or list comes back empty, a scalar whole
     /// (a volume source: the checks ask which one is set, not what it holds).
     Shape,
+    /// The pod template at this path of the object: the objects on the way
+    /// keep only the next key of the path (and, at the top, the
+    /// `metadata.ownerReferences`), the template its
+    /// [`KEPT_TEMPLATE_FIELDS`].
+    Path(&'static [&'static str]),
     /// The listed fields of an object, each by its own rule.
     Fields(&'static [(&'static str, Keep)]),
     /// Like `Fields`, and left out of its parent altogether when none of
@@ -115,11 +120,19 @@ pub const KEPT_ANNOTATION_PREFIXES: &[&str] = &[
     "seccomp.security.alpha.kubernetes.io/pod",
 ];
 
+/// What the policy reads of the metadata of an object that carries a pod
+/// template: who owns it.
+const OWNER_REFERENCES: Keep = Keep::Fields(&[("ownerReferences", Keep::All)]);
+
 /// What the policy reads of a pod template (`metadata` and `spec`).
 pub const KEPT_TEMPLATE_FIELDS: &[(&str, Keep)] = &[
     (
         "metadata",
-        Keep::Fields(&[("annotations", Keep::Prefixed(KEPT_ANNOTATION_PREFIXES))]),
+        Keep::Fields(&[
+            ("annotations", Keep::Prefixed(KEPT_ANNOTATION_PREFIXES)),
+            // Of an object that is its own template (a Pod, a Revision).
+            ("ownerReferences", Keep::All),
+        ]),
     ),
     ("spec", Keep::PodSpec),
 ];
@@ -129,6 +142,8 @@ pub const KEPT_TEMPLATE_FIELDS: &[(&str, Keep)] = &[
 pub struct PodTemplate<'a> {
     /// The kept fields of the template (see [`KEPT_TEMPLATE_FIELDS`]).
     pub fields: Map<String, Value>,
+    /// The object's `metadata.ownerReferences`.
+    pub owner_references: Option<Value>,
     pub positions: Positions<'a>,
     /// How many levels of objects and lists the whole object nests.
     pub nesting: usize,
@@ -195,28 +210,35 @@ pub enum TemplateError {
 /// in one sentence that starts with `spec_path`, where the pod spec is.
 pub fn read_template<'a>(
     text: &'a str,
-    template_path: &[&str],
+    template_path: &'static [&'static str],
     spec_path: &str,
 ) -> Result<Option<PodTemplate<'a>>, TemplateError> {
     let positions = RefCell::new(Positions::default());
     let deepest = Deepest::default();
     let reader = Reader {
-        keep: Keep::Fields(KEPT_TEMPLATE_FIELDS),
+        keep: Keep::Path(template_path),
         positions: &positions,
-        depth: template_path.len(),
+        depth: 0,
         deepest: &deepest,
     };
-    let found = json::find_with(text, template_path, reader, &deepest);
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let read = reader
+        .deserialize(&mut deserializer)
+        .and_then(|root| deserializer.end().map(|()| root));
     let mut positions = positions.into_inner();
-    match found {
-        Ok(found) => Ok(found.map(|value| PodTemplate {
-            fields: match value {
-                Value::Object(fields) => fields,
-                _ => Map::new(),
-            },
-            positions,
-            nesting: deepest.get(),
-        })),
+    match read {
+        Ok(mut root) => {
+            let owner_references = take(&mut root, &["metadata", "ownerReferences"]);
+            Ok(take(&mut root, template_path).map(|template| PodTemplate {
+                fields: match template {
+                    Value::Object(fields) => fields,
+                    _ => Map::new(),
+                },
+                owner_references,
+                positions,
+                nesting: deepest.get(),
+            }))
+        }
         Err(error) if error.to_string().starts_with("recursion limit exceeded") => {
             Err(TemplateError::TooDeep)
         }
@@ -227,6 +249,16 @@ pub fn read_template<'a>(
             },
         )),
     }
+}
+
+/// Takes the value at `path` out of `value`; `None` when it is missing or
+/// `null`.
+fn take(value: &mut Value, path: &[&str]) -> Option<Value> {
+    let mut value = value;
+    for key in path {
+        value = value.as_object_mut()?.get_mut(*key)?;
+    }
+    Some(value.take()).filter(|value| !value.is_null())
 }
 
 /// Reads `text` keeping what `keep` says (for tests and tools: the whole
@@ -257,6 +289,11 @@ pub struct Reader<'r, 'a> {
 }
 
 impl<'r, 'a> Reader<'r, 'a> {
+    /// This value read by another rule.
+    fn with(self, keep: Keep) -> Reader<'r, 'a> {
+        Reader { keep, ..self }
+    }
+
     /// The reader of a field or item of this value.
     fn child(self, keep: Keep) -> Reader<'r, 'a> {
         Reader {
@@ -286,6 +323,9 @@ impl<'a> DeserializeSeed<'a> for Reader<'_, 'a> {
 
     fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Value, D::Error> {
         match self.keep {
+            Keep::Path([]) => self
+                .with(Keep::Fields(KEPT_TEMPLATE_FIELDS))
+                .deserialize(deserializer),
             Keep::All => {
                 let value = Value::deserialize(deserializer)?;
                 self.deepest.record(self.depth, json::levels(&value));
@@ -305,7 +345,7 @@ impl<'a> Reader<'_, 'a> {
     fn is_strict(self) -> bool {
         matches!(
             self.keep,
-            Keep::Object(_) | Keep::List(_) | Keep::PodSpec | Keep::Containers(_)
+            Keep::Path(_) | Keep::Object(_) | Keep::List(_) | Keep::PodSpec | Keep::Containers(_)
         )
     }
 
@@ -324,6 +364,9 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
     type Value = Value;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        if let Keep::Path([next, ..]) = self.keep {
+            return write!(formatter, "an object with the field \"{next}\"");
+        }
         formatter.write_str(match self.keep {
             Keep::Object(_) | Keep::PodSpec => "an object",
             Keep::List(_) | Keep::Containers(_) => "a list",
@@ -353,7 +396,7 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
         let mut items = Vec::new();
         self.deepest.record(self.depth, 1);
         match self.keep {
-            Keep::Object(_) | Keep::PodSpec => {
+            Keep::Path(_) | Keep::Object(_) | Keep::PodSpec => {
                 return Err(serde::de::Error::invalid_type(Unexpected::Seq, &self));
             }
             Keep::Shape => while seq.next_element_seed(self.skip())?.is_some() {},
@@ -401,6 +444,23 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
                     } else {
                         map.next_value_seed(self.skip())?;
                     }
+                }
+                return Ok(Value::Object(object));
+            }
+            Keep::Path(path) => {
+                let (next, rest) = path.split_first().expect("an empty path is the template");
+                while let Some(Key(key)) = map.next_key()? {
+                    let rule = if key == *next {
+                        Keep::Path(rest)
+                    } else if self.depth == 0 && key == "metadata" {
+                        OWNER_REFERENCES
+                    } else {
+                        map.next_value_seed(self.skip())?;
+                        continue;
+                    };
+                    // A repeated key overrides the earlier one, as in Go's decoder.
+                    let value = map.next_value_seed(self.child(rule))?;
+                    object.insert(key.into_owned(), value);
                 }
                 return Ok(Value::Object(object));
             }
