@@ -649,22 +649,29 @@ fn check(
         return Vec::new();
     };
     let spec_path = carrier.pod_spec_path();
-    let metadata_path = carrier.pod_metadata_path();
-    let mut violations = checks::check_pod(
-        settings.pod_security,
-        settings.pod_security_version,
-        template.metadata(),
-        spec,
-        &spec_path,
-        &metadata_path,
-    );
-    violations.extend(checks::check_identity(
-        settings.run_as_user,
-        settings.run_as_group,
-        settings.strict_capabilities,
-        spec,
-        &spec_path,
-    ));
+    let mut violations = Vec::new();
+    if settings.pod_security != PssLevel::Privileged {
+        violations = checks::check_pod(
+            settings.pod_security,
+            settings.pod_security_version,
+            template.metadata(),
+            spec,
+            &spec_path,
+            &carrier.pod_metadata_path(),
+        );
+    }
+    if settings.run_as_user.is_some()
+        || settings.run_as_group.is_some()
+        || settings.strict_capabilities
+    {
+        violations.extend(checks::check_identity(
+            settings.run_as_user,
+            settings.run_as_group,
+            settings.strict_capabilities,
+            spec,
+            &spec_path,
+        ));
+    }
     violations.retain(|violation| {
         violation
             .container_path()

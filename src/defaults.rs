@@ -55,19 +55,27 @@ impl Defaulted {
 /// A defaulted field written as `field=value`.
 pub struct Described(Defaulted);
 
+impl Described {
+    /// The text, for all but the identity fields, which carry a number.
+    pub fn fixed(&self) -> Option<&'static str> {
+        Some(match self.0 {
+            Defaulted::AllowPrivilegeEscalation => "allowPrivilegeEscalation=false",
+            Defaulted::SeccompProfile => "seccompProfile=RuntimeDefault",
+            Defaulted::CapabilitiesDrop => "capabilities.drop=[ALL]",
+            Defaulted::CapabilitiesAddNetBindService => "capabilities.add=[NET_BIND_SERVICE]",
+            Defaulted::RunAsNonRoot => "runAsNonRoot=true",
+            Defaulted::ReadOnlyRootFilesystem => "readOnlyRootFilesystem=true",
+            Defaulted::RunAsUser(_) | Defaulted::RunAsGroup(_) => return None,
+        })
+    }
+}
+
 impl std::fmt::Display for Described {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
-            Defaulted::AllowPrivilegeEscalation => f.write_str("allowPrivilegeEscalation=false"),
-            Defaulted::SeccompProfile => f.write_str("seccompProfile=RuntimeDefault"),
-            Defaulted::CapabilitiesDrop => f.write_str("capabilities.drop=[ALL]"),
-            Defaulted::CapabilitiesAddNetBindService => {
-                f.write_str("capabilities.add=[NET_BIND_SERVICE]")
-            }
-            Defaulted::RunAsNonRoot => f.write_str("runAsNonRoot=true"),
-            Defaulted::ReadOnlyRootFilesystem => f.write_str("readOnlyRootFilesystem=true"),
             Defaulted::RunAsUser(uid) => write!(f, "runAsUser={uid}"),
             Defaulted::RunAsGroup(gid) => write!(f, "runAsGroup={gid}"),
+            _ => f.write_str(self.fixed().unwrap_or_default()),
         }
     }
 }

@@ -145,12 +145,12 @@ pub fn warnings(reports: &[Report]) -> Vec<String> {
 /// The line for what was defaulted in one securityContext, or for what it
 /// leaves insecure.
 fn warning(report: &Report, is_default: bool) -> String {
-    let subject = match &report.container {
-        Some(name) if !name.is_empty() => {
-            format!("{} \"{}\"", report.path, shorten(name, 63))
-        }
-        _ => report.path.clone(),
-    };
+    let mut subject = report.path.clone();
+    if let Some(name) = report.container.as_deref().filter(|name| !name.is_empty()) {
+        subject.push_str(" \"");
+        subject.push_str(&shorten(name, 63));
+        subject.push('"');
+    }
     if is_default {
         defaulted_line(&subject, &report.defaulted)
     } else {
@@ -175,7 +175,13 @@ fn defaulted_line(subject: &str, defaulted: &[Defaulted]) -> String {
         if index > 0 {
             line.push_str(", ");
         }
-        let _ = write!(line, "{}", field.describe());
+        let described = field.describe();
+        match described.fixed() {
+            Some(text) => line.push_str(text),
+            None => {
+                let _ = write!(line, "{described}");
+            }
+        }
     }
     if line.chars().count() <= SHORT_WARNING {
         return line;
