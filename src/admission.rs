@@ -41,10 +41,24 @@ struct Plan {
 }
 
 /// The answer to one waPC `validate` payload.
-pub fn evaluate(payload: &[u8]) -> Response {
-    let payload = match request::parse(payload) {
-        Ok(payload) => payload,
-        Err(message) => return Response::reject(message),
+pub fn evaluate(payload_bytes: &[u8]) -> Response {
+    // A new object is read with its pod template in one pass; anything
+    // else, or anything that pass cannot read, the usual way.
+    let fused = request::parse_with_template(payload_bytes, |group, kind| {
+        carriers::carrier(group, kind).map(|carrier| carrier.template_path)
+    });
+    let (payload, template) = match fused {
+        Some((payload, template, object_text)) => {
+            let object = match object_text {
+                Some(text) => ObjectText::Read(text),
+                None => ObjectText::InPayload(payload_bytes),
+            };
+            (payload, Some((template.unwrap_or_default(), object)))
+        }
+        None => match request::parse(payload_bytes) {
+            Ok(payload) => (payload, None),
+            Err(message) => return Response::reject(message),
+        },
     };
     let settings_text = payload.settings.map_or("{}", RawValue::get);
     LAST_SETTINGS.with(|cache| {
@@ -61,8 +75,30 @@ pub fn evaluate(payload: &[u8]) -> Response {
             }
         }
         let (_, settings) = cache.as_ref().expect("just filled");
-        admit(settings, &payload.request)
+        admit(settings, &payload.request, template)
     })
+}
+
+/// Where the admitted object's text is: read with the request, or still to
+/// be found in the payload (when its template was read on the way), which
+/// is done only when a changed copy must be written.
+#[derive(Clone, Copy)]
+enum ObjectText<'a> {
+    Read(&'a str),
+    InPayload(&'a [u8]),
+}
+
+impl<'a> ObjectText<'a> {
+    fn get(self) -> Result<&'a str, String> {
+        match self {
+            ObjectText::Read(text) => Ok(text),
+            ObjectText::InPayload(payload) => request::parse(payload)?
+                .request
+                .object
+                .map(RawValue::get)
+                .ok_or_else(|| "the object cannot be read".to_string()),
+        }
+    }
 }
 
 thread_local! {
@@ -72,8 +108,14 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// Decides, for one request, what to default and what to check, and does it.
-pub fn admit(settings: &Settings, request: &Request) -> Response {
+/// Decides, for one request, what to default and what to check, and does
+/// it. `template` is the object's pod template when it was read with the
+/// request, and where the object's text is.
+fn admit(
+    settings: &Settings,
+    request: &Request,
+    template: Option<(PodTemplate, ObjectText)>,
+) -> Response {
     let Some(carrier) = carriers::carrier(&request.kind.group, &request.kind.kind) else {
         return Response::accept();
     };
@@ -89,22 +131,32 @@ pub fn admit(settings: &Settings, request: &Request) -> Response {
     {
         return Response::accept();
     }
-    let Some(object) = request.object.filter(|object| !json::is_null(object)) else {
-        return Response::accept();
+    let (object, template) = match template {
+        Some((template, object)) => (object, Some(template)),
+        None => match request.object.filter(|object| !json::is_null(object)) {
+            Some(object) => (ObjectText::Read(object.get()), None),
+            None => return Response::accept(),
+        },
     };
-    let plan = match plan(carrier, request, object) {
+    let plan = match plan(carrier, request) {
         Ok(Some(plan)) => plan,
         Ok(None) => return Response::accept(),
         Err(message) => return Response::reject(message),
     };
-    match default_and_check(carrier, settings, object, &plan) {
+    let template = match template {
+        Some(template) => Ok(template),
+        None => object.get().and_then(|text| read_template(carrier, text)),
+    };
+    match template
+        .and_then(|template| default_and_check(carrier, settings, object, template, &plan))
+    {
         Ok(response) => response,
         Err(message) => Response::reject(message),
     }
 }
 
 /// What a request allows: `None` when it is accepted untouched.
-fn plan(carrier: &Carrier, request: &Request, object: &RawValue) -> Result<Option<Plan>, String> {
+fn plan(carrier: &Carrier, request: &Request) -> Result<Option<Plan>, String> {
     let plan = match (request.operation.as_ref(), request.sub_resource.as_ref()) {
         ("CREATE", "") => Plan {
             scope: Scope::Everything,
@@ -117,6 +169,7 @@ fn plan(carrier: &Carrier, request: &Request, object: &RawValue) -> Result<Optio
             unless_made_by_a_controller: false,
         },
         ("UPDATE", "") => {
+            let object = request.object.ok_or("the object cannot be read")?;
             let Some(old_object) = request.old_object else {
                 return Ok(Some(Plan {
                     scope: Scope::Everything,
@@ -277,10 +330,10 @@ struct Defaulting {
 fn default_and_check(
     carrier: &Carrier,
     settings: &Settings,
-    object: &RawValue,
+    object: ObjectText,
+    mut template: PodTemplate,
     plan: &Plan,
 ) -> Result<Response, String> {
-    let mut template = read_template(carrier, object.get())?;
     let Some(spec) = template.spec() else {
         return Ok(Response::accept());
     };
@@ -360,12 +413,11 @@ fn security_context_of(
 fn default_pod_spec(
     carrier: &Carrier,
     settings: &Settings,
-    object: &RawValue,
+    object: ObjectText,
     template: &mut PodTemplate,
     plan: &Plan,
     mutates: bool,
 ) -> Result<Defaulting, String> {
-    let base = object.get();
     let spec_path = carrier.pod_spec_path();
     let positions = std::mem::take(&mut template.positions);
     let nesting = template.nesting;
@@ -462,13 +514,11 @@ fn default_pod_spec(
                 let position = positions.container(list, index);
                 let text = json::object_text(&security_context);
                 match (position.security_context, position.name) {
-                    (Some(raw), _) => splicer.replace(base, raw, text),
-                    (None, Some(name)) => {
-                        splicer.add_field_after(base, name, "securityContext", text)
-                    }
+                    (Some(raw), _) => splicer.replace(raw, text),
+                    (None, Some(name)) => splicer.add_field_after(name, "securityContext", text),
                     (None, None) => {
-                        let container = container_raw(carrier, base, list, index)?;
-                        splicer.add_field(base, container, "securityContext", text)
+                        let container = container_raw(carrier, object.get()?, list, index)?;
+                        splicer.add_field(container, "securityContext", text)
                     }
                 }
             }
@@ -489,7 +539,11 @@ fn default_pod_spec(
     if !splicer.is_empty() && nesting > MAX_OBJECT_DEPTH {
         return Err(too_deep());
     }
-    defaulting.mutated_object = (!splicer.is_empty()).then(|| splicer.apply(base));
+    if !splicer.is_empty() {
+        let mutated = splicer.apply(object.get()?);
+        defaulting.mutated_object =
+            Some(mutated.ok_or("the defaults could not be written into the object")?);
+    }
     Ok(defaulting)
 }
 
@@ -586,7 +640,7 @@ fn container_raw<'a>(
 fn default_pod_identity(
     carrier: &Carrier,
     settings: &Settings,
-    object: &RawValue,
+    object: ObjectText,
     raw_security_context: Option<&RawValue>,
     pod_security_context: &mut Option<Map<String, Value>>,
     splicer: &mut Splicer,
@@ -601,7 +655,7 @@ fn default_pod_identity(
     }
     let text = json::object_text(&security_context);
     match raw_security_context {
-        Some(raw) => splicer.replace(object.get(), raw, text),
+        Some(raw) => splicer.replace(raw, text),
         None => {
             // Only this rare edit needs the pod spec's own position.
             let spec_path: Vec<&str> = carrier
@@ -610,11 +664,11 @@ fn default_pod_identity(
                 .copied()
                 .chain(["spec"])
                 .collect();
-            let spec_raw = json::find::<&RawValue>(object.get(), &spec_path)
+            let spec_raw = json::find::<&RawValue>(object.get()?, &spec_path)
                 .ok()
                 .flatten()
                 .ok_or_else(|| format!("{} cannot be read", carrier.pod_spec_path()))?;
-            splicer.add_field(object.get(), spec_raw, "securityContext", text);
+            splicer.add_field(spec_raw, "securityContext", text);
         }
     }
     *pod_security_context = Some(security_context);
@@ -748,4 +802,86 @@ fn rules_name(settings: &Settings) -> String {
         ));
     }
     rules.join(" and ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OBJECT: &str = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"w"},"spec":{"template":{"spec":{"containers":[{"name":"app","image":"app:1","ports":[{"containerPort":80}]},{"image":"b:1"}]}}}}"#;
+
+    fn answer(request_fields: &[(&str, &str)]) -> Response {
+        let fields: Vec<String> = request_fields
+            .iter()
+            .map(|(key, value)| format!("\"{key}\": {value}"))
+            .collect();
+        let payload = format!(
+            r#"{{"settings": {{"secure_pod_defaults": "enabled"}}, "request": {{{}}}}}"#,
+            fields.join(",\n ")
+        );
+        evaluate(payload.as_bytes())
+    }
+
+    #[test]
+    fn the_one_pass_read_and_the_two_pass_read_give_the_same_answer() {
+        let kind = r#"{"group": "apps", "version": "v1", "kind": "Deployment"}"#;
+        // Kind before the object, and a key after it: read in one pass.
+        let one_pass = answer(&[
+            ("kind", kind),
+            ("object", OBJECT),
+            ("oldObject", "null"),
+            ("operation", "\"CREATE\""),
+        ]);
+        assert!(one_pass.mutated_object.is_some());
+        for fields in [
+            // The object last: its end is found by reading the payload again.
+            vec![
+                ("operation", "\"CREATE\""),
+                ("kind", kind),
+                ("object", OBJECT),
+            ],
+            // An escaped key: no slice of the text says where the object is.
+            vec![
+                ("kind", kind),
+                ("obj\\u0065ct", OBJECT),
+                ("operation", "\"CREATE\""),
+            ],
+            // The kind after the object: read the usual way.
+            vec![
+                ("object", OBJECT),
+                ("kind", kind),
+                ("operation", "\"CREATE\""),
+            ],
+        ] {
+            assert_eq!(answer(&fields), one_pass, "{fields:?}");
+        }
+        // Blanks between the tokens around the object.
+        let spaced = format!(
+            "{{\"request\" : {{ \"kind\" :{kind} , \"object\"\n:\t{OBJECT}\r\n,\n \"operation\" : \"CREATE\" }} }}"
+        );
+        let spaced_answer = evaluate(spaced.as_bytes());
+        let unspaced = evaluate(
+            format!(
+                r#"{{"request": {{"kind": {kind}, "object": {OBJECT}, "operation": "CREATE"}}}}"#
+            )
+            .as_bytes(),
+        );
+        assert_eq!(spaced_answer, unspaced);
+    }
+
+    #[test]
+    fn only_a_create_is_read_in_one_pass() {
+        let payload = format!(
+            r#"{{"request": {{"kind": {{"group": "apps", "kind": "Deployment"}}, "object": {OBJECT}, "oldObject": {OBJECT}, "operation": "UPDATE"}}}}"#
+        );
+        let template_path = |group: &str, kind: &str| {
+            carriers::carrier(group, kind).map(|carrier| carrier.template_path)
+        };
+        assert!(request::parse_with_template(payload.as_bytes(), template_path).is_none());
+        let create = payload.replace("UPDATE", "CREATE");
+        let (_, template, object_text) =
+            request::parse_with_template(create.as_bytes(), template_path).unwrap();
+        assert!(template.unwrap().spec().is_some());
+        assert_eq!(object_text, Some(OBJECT));
+    }
 }

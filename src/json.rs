@@ -312,7 +312,9 @@ pub fn write_string(out: &mut String, text: &str) {
     }
 }
 
-/// Byte ranges of one text, replaced by new text.
+/// Byte ranges of one text, replaced by new text. The ranges are given as
+/// raw values borrowed from the text, and placed in it when the edits are
+/// applied, so the text itself is needed only then.
 #[derive(Debug, Default)]
 pub struct Splicer {
     edits: Vec<Edit>,
@@ -320,6 +322,7 @@ pub struct Splicer {
 
 #[derive(Debug)]
 struct Edit {
+    /// Where the replaced range starts and ends, as memory addresses.
     start: usize,
     end: usize,
     text: String,
@@ -330,9 +333,9 @@ impl Splicer {
         self.edits.is_empty()
     }
 
-    /// Replaces `old`, a raw value borrowed from `base`, with `text`.
-    pub fn replace(&mut self, base: &str, old: &RawValue, text: String) {
-        let start = offset(base, old.get());
+    /// Replaces `old` with `text`.
+    pub fn replace(&mut self, old: &RawValue, text: String) {
+        let start = address(old.get());
         self.edits.push(Edit {
             start,
             end: start + old.get().len(),
@@ -340,11 +343,11 @@ impl Splicer {
         });
     }
 
-    /// Adds `"key":value` to the object `object`, a raw value borrowed from
-    /// `base`, just before its closing brace.
-    pub fn add_field(&mut self, base: &str, object: &RawValue, key: &str, value: String) {
+    /// Adds `"key":value` to the object `object` just before its closing
+    /// brace.
+    pub fn add_field(&mut self, object: &RawValue, key: &str, value: String) {
         let object_text = object.get();
-        let closing_brace = offset(base, object_text) + object_text.len() - 1;
+        let closing_brace = address(object_text) + object_text.len() - 1;
         let is_empty = object_text[1..object_text.len() - 1].trim().is_empty();
         let separator = if is_empty { "" } else { "," };
         self.insert(closing_brace, format!("{separator}\"{key}\":{value}"));
@@ -352,8 +355,8 @@ impl Splicer {
 
     /// Adds `,"key":value` right after `sibling`, a raw value of a field of
     /// the object that gets the new field.
-    pub fn add_field_after(&mut self, base: &str, sibling: &RawValue, key: &str, value: String) {
-        let position = offset(base, sibling.get()) + sibling.get().len();
+    pub fn add_field_after(&mut self, sibling: &RawValue, key: &str, value: String) {
+        let position = address(sibling.get()) + sibling.get().len();
         let mut field = String::with_capacity(key.len() + value.len() + 4);
         field.push_str(",\"");
         field.push_str(key);
@@ -370,28 +373,92 @@ impl Splicer {
         });
     }
 
-    /// `base` with every edit applied.
-    pub fn apply(mut self, base: &str) -> String {
+    /// `base` with every edit applied; `None` when an edit is not within
+    /// `base` (the raw values were not borrowed from it).
+    pub fn apply(mut self, base: &str) -> Option<String> {
         self.edits.sort_by_key(|edit| (edit.start, edit.end));
         let added: usize = self.edits.iter().map(|edit| edit.text.len()).sum();
         let mut out = String::with_capacity(base.len() + added);
         let mut copied_up_to = 0;
         for edit in &self.edits {
-            debug_assert!(edit.start >= copied_up_to, "edits overlap");
-            out.push_str(&base[copied_up_to..edit.start]);
+            let start = edit.start.checked_sub(address(base))?;
+            let end = edit.end.checked_sub(address(base))?;
+            out.push_str(base.get(copied_up_to..start)?);
             out.push_str(&edit.text);
-            copied_up_to = edit.end;
+            copied_up_to = end;
         }
-        out.push_str(&base[copied_up_to..]);
-        out
+        out.push_str(base.get(copied_up_to..)?);
+        Some(out)
     }
 }
 
-/// Where `part`, a slice borrowed from `base`, starts in `base`.
-fn offset(base: &str, part: &str) -> usize {
-    let start = part.as_ptr() as usize - base.as_ptr() as usize;
-    debug_assert!(start + part.len() <= base.len(), "not a slice of base");
-    start
+/// Where the value of the field whose key `key` (a slice of `text`, without
+/// its quotes) names starts in `text`. For valid JSON only: what lies
+/// between a key and its value is then known (quote, blanks, colon, blanks).
+pub fn value_start_after_key(text: &str, key: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut at = offset_in(text, key)? + key.len();
+    if *bytes.get(at)? != b'"' {
+        return None;
+    }
+    at = skip_blanks(bytes, at + 1);
+    if *bytes.get(at)? != b':' {
+        return None;
+    }
+    Some(skip_blanks(bytes, at + 1))
+}
+
+/// Where the value of the field before the one whose key `key` (a slice of
+/// `text`) names ends in `text` (valid JSON only: blanks, a comma, blanks
+/// lie between them).
+pub fn value_end_before_key(text: &str, key: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let quote = offset_in(text, key)?.checked_sub(1)?;
+    if *bytes.get(quote)? != b'"' {
+        return None;
+    }
+    let comma = quote
+        - bytes[..quote]
+            .iter()
+            .rev()
+            .take_while(|b| is_blank(**b))
+            .count()
+        - 1;
+    if *bytes.get(comma)? != b',' {
+        return None;
+    }
+    Some(
+        comma
+            - bytes[..comma]
+                .iter()
+                .rev()
+                .take_while(|b| is_blank(**b))
+                .count(),
+    )
+}
+
+fn is_blank(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn skip_blanks(bytes: &[u8], from: usize) -> usize {
+    from + bytes
+        .get(from..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|byte| is_blank(**byte))
+        .count()
+}
+
+/// Where `part` starts in `text`, when it is a slice of it.
+fn offset_in(text: &str, part: &str) -> Option<usize> {
+    let start = address(part).checked_sub(address(text))?;
+    (start + part.len() <= text.len()).then_some(start)
+}
+
+/// Where `text` starts in memory.
+fn address(text: &str) -> usize {
+    text.as_ptr() as usize
 }
 
 /// How many levels of objects and lists JSON `text` nests, by a plain scan
@@ -502,6 +569,19 @@ mod tests {
     }
 
     #[test]
+    fn a_value_is_found_between_the_keys_around_it() {
+        let text = "{\"object\" :\n {\"a\": [1]} \t,\r\n \"oldObject\": null}";
+        let object_key = &text[2..8];
+        let next_key = &text[text.find("oldObject").unwrap()..][..9];
+        let start = value_start_after_key(text, object_key).unwrap();
+        let end = value_end_before_key(text, next_key).unwrap();
+        assert_eq!(&text[start..end], "{\"a\": [1]}");
+        // A key that is not a slice of the text has no place in it.
+        assert_eq!(value_start_after_key(text, "object"), None);
+        assert_eq!(value_end_before_key(text, &text[0..0]), None);
+    }
+
+    #[test]
     fn splicer_replaces_and_inserts_keeping_everything_else() {
         let base = r#"{"keep": {"deep": [1,2]}, "sc": {"a": 1}, "c": {"name": "x" }, "e": {}}"#;
         #[derive(Deserialize)]
@@ -517,15 +597,19 @@ mod tests {
         }
         let view: View = serde_json::from_str(base).unwrap();
         let mut splicer = Splicer::default();
-        splicer.replace(base, view.sc, r#"{"a":1,"b":2}"#.to_string());
-        splicer.add_field(base, view.c, "securityContext", "{}".to_string());
-        splicer.add_field(base, view.e, "k", "true".to_string());
-        splicer.add_field_after(base, view.keep, "after", "0".to_string());
-        let out: Value = serde_json::from_str(&splicer.apply(base)).unwrap();
+        splicer.replace(view.sc, r#"{"a":1,"b":2}"#.to_string());
+        splicer.add_field(view.c, "securityContext", "{}".to_string());
+        splicer.add_field(view.e, "k", "true".to_string());
+        splicer.add_field_after(view.keep, "after", "0".to_string());
+        let out: Value = serde_json::from_str(&splicer.apply(base).unwrap()).unwrap();
         assert_eq!(
             out,
             json!({"keep": {"deep": [1,2]}, "after": 0, "sc": {"a": 1, "b": 2},
                    "c": {"name": "x", "securityContext": {}}, "e": {"k": true}})
         );
+        // Edits of another text are refused, not applied somewhere.
+        let mut splicer = Splicer::default();
+        splicer.replace(view.sc, "{}".to_string());
+        assert_eq!(splicer.apply(r#"{"sc": {"a": 1}}"#), None);
     }
 }

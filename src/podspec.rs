@@ -213,41 +213,64 @@ pub fn read_template<'a>(
     template_path: &'static [&'static str],
     spec_path: &str,
 ) -> Result<Option<PodTemplate<'a>>, TemplateError> {
-    let positions = RefCell::new(Positions::default());
-    let deepest = Deepest::default();
-    let reader = Reader {
-        keep: Keep::Path(template_path),
-        positions: &positions,
-        depth: 0,
-        deepest: &deepest,
-    };
+    let state = TemplateState::default();
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let read = reader
+    let read = state
+        .seed(template_path)
         .deserialize(&mut deserializer)
         .and_then(|root| deserializer.end().map(|()| root));
-    let mut positions = positions.into_inner();
     match read {
-        Ok(mut root) => {
-            let owner_references = take(&mut root, &["metadata", "ownerReferences"]);
-            Ok(take(&mut root, template_path).map(|template| PodTemplate {
-                fields: match template {
-                    Value::Object(fields) => fields,
-                    _ => Map::new(),
-                },
-                owner_references,
-                positions,
-                nesting: deepest.get(),
-            }))
-        }
+        Ok(root) => Ok(state.finish(root, template_path)),
         Err(error) if error.to_string().starts_with("recursion limit exceeded") => {
             Err(TemplateError::TooDeep)
         }
         Err(error) => Err(TemplateError::Unreadable(
-            match positions.container_error.take() {
+            match state.positions.into_inner().container_error {
                 Some(container_error) => format!("{spec_path}.{container_error}"),
                 None => format!("{spec_path} cannot be read: {}", error_text(&error)),
             },
         )),
+    }
+}
+
+/// What reading a template learns besides the kept values: where the
+/// securityContexts are and how deep the object nests. A template can so be
+/// read by [`TemplateState::seed`] inside another deserializer (the
+/// admission request's, in the same pass).
+#[derive(Default)]
+pub struct TemplateState<'a> {
+    positions: RefCell<Positions<'a>>,
+    deepest: Deepest,
+}
+
+impl<'a> TemplateState<'a> {
+    /// Reads an object (with its template at `template_path`) into the
+    /// kept values, recording into this state.
+    pub fn seed<'r>(&'r self, template_path: &'static [&'static str]) -> Reader<'r, 'a> {
+        Reader {
+            keep: Keep::Path(template_path),
+            positions: &self.positions,
+            depth: 0,
+            deepest: &self.deepest,
+        }
+    }
+
+    /// The template, from what `seed` read.
+    pub fn finish(
+        self,
+        mut root: Value,
+        template_path: &'static [&'static str],
+    ) -> Option<PodTemplate<'a>> {
+        let owner_references = take(&mut root, &["metadata", "ownerReferences"]);
+        take(&mut root, template_path).map(|template| PodTemplate {
+            fields: match template {
+                Value::Object(fields) => fields,
+                _ => Map::new(),
+            },
+            owner_references,
+            positions: self.positions.into_inner(),
+            nesting: self.deepest.get(),
+        })
     }
 }
 
