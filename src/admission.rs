@@ -513,9 +513,11 @@ fn default_pod_spec(
             if !defaulted.is_empty() {
                 let position = positions.container(list, index);
                 let text = json::object_text(&security_context);
-                match (position.security_context, position.name) {
+                match (position.security_context, position.anchor) {
                     (Some(raw), _) => splicer.replace(raw, text),
-                    (None, Some(name)) => splicer.add_field_after(name, "securityContext", text),
+                    (None, Some(anchor)) => {
+                        splicer.add_field_after(anchor, "securityContext", text)
+                    }
                     (None, None) => {
                         let container = container_raw(carrier, object.get()?, list, index)?;
                         splicer.add_field(container, "securityContext", text)
@@ -608,8 +610,8 @@ fn container_ports(container: &Map<String, Value>) -> impl Iterator<Item = i64> 
         })
 }
 
-/// The raw text of one container, for the rare container with no name to
-/// write a securityContext after.
+/// The raw text of one container, for the rare container with neither an
+/// image nor a name to write a securityContext after.
 fn container_raw<'a>(
     carrier: &Carrier,
     base: &'a str,

@@ -135,8 +135,7 @@ fn allow_privilege_escalation(security_context: &mut Map<String, Value>) -> Opti
     let privileged = security_context.bool_field("privileged") == Some(true);
     let adds_sys_admin = security_context
         .object_field("capabilities")
-        .strings("add")
-        .contains(&"CAP_SYS_ADMIN");
+        .lists("add", "CAP_SYS_ADMIN");
     if privileged || adds_sys_admin {
         return None;
     }

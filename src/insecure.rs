@@ -36,12 +36,11 @@ pub fn container_findings(
             findings.push("seccompProfile=Unconfined".to_string());
         }
         let capabilities = security_context.object_field("capabilities");
-        if !capabilities.strings("drop").contains(&"ALL") {
+        if !capabilities.lists("drop", "ALL") {
             findings.push("capabilities.drop without ALL".to_string());
         }
         let added: Vec<&str> = capabilities
             .strings("add")
-            .into_iter()
             .filter(|capability| *capability != "NET_BIND_SERVICE")
             .collect();
         if !added.is_empty() {

@@ -166,9 +166,9 @@ pub struct Positions<'a> {
 pub struct ContainerPosition<'a> {
     /// The securityContext, `null` included.
     pub security_context: Option<&'a RawValue>,
-    /// The container's name (every container has one): a new field can
-    /// go after it.
-    pub name: Option<&'a RawValue>,
+    /// The container's image or name (every container has an image): a new
+    /// field can go after it.
+    pub anchor: Option<&'a RawValue>,
 }
 
 impl<'a> Positions<'a> {
@@ -606,15 +606,15 @@ impl<'a> Visitor<'a> for ContainerReader<'_, 'a> {
                 continue;
             };
             // The securityContext is kept as a raw slice too, to be replaced;
-            // so is the name, which every container has, for a new
-            // securityContext to be written after.
+            // so are the image, which every container has, and the name, for
+            // a new securityContext to be written after.
             let value = match key.as_ref() {
-                "securityContext" | "name" => {
+                "securityContext" | "image" | "name" => {
                     let raw: &'a RawValue = map.next_value()?;
-                    if key == "name" {
-                        position.name = Some(raw);
-                    } else {
+                    if key == "securityContext" {
                         position.security_context = Some(raw);
+                    } else {
+                        position.anchor = Some(raw);
                     }
                     read_kept(raw.get(), *rule)
                         .map(|value| reader.whole(value))
@@ -701,11 +701,17 @@ pub trait Fields {
     }
 
     /// The strings of a list field (non-strings are skipped).
-    fn strings(&self, key: &str) -> Vec<&str> {
+    fn strings(&self, key: &str) -> impl Iterator<Item = &str> {
         self.field(key)
             .and_then(Value::as_array)
-            .map(|items| items.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+    }
+
+    /// Whether the list field holds the string `wanted`.
+    fn lists(&self, key: &str, wanted: &str) -> bool {
+        self.strings(key).any(|item| item == wanted)
     }
 }
 
@@ -888,22 +894,24 @@ mod tests {
     #[test]
     fn positions_point_into_the_text() {
         let text = r#"{"spec": {"securityContext": null, "initContainers": [{"name": "i", "image": "x"}],
-            "containers": [{"name": "a", "securityContext": {"runAsUser": 1}, "env": []}, {}]}}"#;
+            "containers": [{"name": "a", "securityContext": {"runAsUser": 1}, "env": []}, {}, {"image": "y"}]}}"#;
         let template = read_template(text, &[], "spec").unwrap().unwrap();
         let positions = &template.positions;
         assert_eq!(positions.pod_security_context.unwrap().get(), "null");
         let init = positions.container(ContainerList::InitContainers, 0);
         assert!(init.security_context.is_none());
-        assert_eq!(init.name.unwrap().get(), r#""i""#);
+        assert_eq!(init.anchor.unwrap().get(), r#""x""#);
         let app = positions.container(ContainerList::Containers, 0);
         assert_eq!(app.security_context.unwrap().get(), r#"{"runAsUser": 1}"#);
-        assert_eq!(app.name.unwrap().get(), r#""a""#);
+        assert_eq!(app.anchor.unwrap().get(), r#""a""#);
         let empty = positions.container(ContainerList::Containers, 1);
-        assert!(empty.security_context.is_none() && empty.name.is_none());
+        assert!(empty.security_context.is_none() && empty.anchor.is_none());
+        let unnamed = positions.container(ContainerList::Containers, 2);
+        assert_eq!(unnamed.anchor.unwrap().get(), r#""y""#);
         assert!(
             positions
                 .container(ContainerList::EphemeralContainers, 0)
-                .name
+                .anchor
                 .is_none()
         );
     }
@@ -922,7 +930,7 @@ mod tests {
             template
                 .positions
                 .container(ContainerList::Containers, 1)
-                .name
+                .anchor
                 .is_none()
         );
     }
