@@ -117,6 +117,10 @@ impl Host {
     pub fn from_bytes(wasm: &[u8]) -> Result<Host> {
         let mut config = wasmtime::Config::default();
         config.epoch_interruption(true);
+        // For profiling with `perf record`: the names of compiled functions.
+        if std::env::var_os("WASM_PERF_MAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         // wasmtime has its own error type: keep its whole chain in the text.
         let engine = wasmtime::Engine::new(&config).map_err(|e| anyhow!("{e:?}"))?;
         let module = wasmtime::Module::new(&engine, wasm)
