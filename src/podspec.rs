@@ -284,8 +284,9 @@ fn take(value: &mut Value, path: &[&str]) -> Option<Value> {
     Some(value.take()).filter(|value| !value.is_null())
 }
 
-/// Reads `text` keeping what `keep` says (for tests and tools: the whole
-/// text is one value, and positions are not recorded).
+/// Reads `text`, one JSON value, keeping what `keep` says: a container's
+/// image, name or securityContext taken as raw text on the way, and tests.
+/// No positions are recorded.
 pub fn read_kept(text: &str, keep: Keep) -> Result<Value, serde_json::Error> {
     let positions = RefCell::new(Positions::default());
     let deepest = Deepest::default();
