@@ -556,43 +556,9 @@ fn too_deep() -> String {
     )
 }
 
-/// `spec.containers[2]`, without the formatting machinery.
+/// `spec.containers[2]`.
 fn container_path(spec_path: &str, list: ContainerList, index: usize) -> String {
-    let field = list.field();
-    let mut path = String::with_capacity(spec_path.len() + field.len() + 8);
-    path.push_str(spec_path);
-    path.push('.');
-    path.push_str(field);
-    path.push('[');
-    path.push_str(itoa(index).as_str());
-    path.push(']');
-    path
-}
-
-/// The decimal digits of `number`.
-fn itoa(mut number: usize) -> ShortText {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (number % 10) as u8;
-        number /= 10;
-        if number == 0 {
-            break;
-        }
-    }
-    ShortText { digits, start }
-}
-
-struct ShortText {
-    digits: [u8; 20],
-    start: usize,
-}
-
-impl ShortText {
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.digits[self.start..]).unwrap_or_default()
-    }
+    format!("{spec_path}.{}[{index}]", list.field())
 }
 
 /// Ports declared by a container, a port entry without a number counting
@@ -684,8 +650,12 @@ fn default_pod_identity(
 
 /// Whether any check is configured.
 fn checks_configured(settings: &Settings) -> bool {
-    settings.pod_security != PssLevel::Privileged
-        || settings.run_as_user.is_some()
+    settings.pod_security != PssLevel::Privileged || identity_configured(settings)
+}
+
+/// Whether the fixed identity is checked.
+fn identity_configured(settings: &Settings) -> bool {
+    settings.run_as_user.is_some()
         || settings.run_as_group.is_some()
         || settings.strict_capabilities
 }
@@ -716,10 +686,7 @@ fn check(
             &carrier.pod_metadata_path(),
         );
     }
-    if settings.run_as_user.is_some()
-        || settings.run_as_group.is_some()
-        || settings.strict_capabilities
-    {
+    if identity_configured(settings) {
         violations.extend(checks::check_identity(
             settings.run_as_user,
             settings.run_as_group,

@@ -22,24 +22,10 @@ pub fn find<'de, T: Deserialize<'de>>(
     text: &'de str,
     path: &[&str],
 ) -> Result<Option<T>, serde_json::Error> {
-    find_with(text, path, PhantomData::<T>, &Deepest::default())
-}
-
-/// Like [`find`], with the value at `path` read by `seed` (a seed is copied
-/// for each repeated key on the path); `deepest` learns how deep the values
-/// skipped on the way nest.
-pub fn find_with<'de, S: DeserializeSeed<'de> + Copy>(
-    text: &'de str,
-    path: &[&str],
-    seed: S,
-    deepest: &Deepest,
-) -> Result<Option<S::Value>, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let found = PathSeed {
+    let found = PathSeed::<T> {
         path,
-        seed,
-        depth: 0,
-        deepest,
+        target: PhantomData,
     }
     .deserialize(&mut deserializer)?;
     deserializer.end()?;
@@ -138,84 +124,48 @@ impl<'de> Visitor<'de> for Skip<'_> {
     }
 }
 
-struct PathSeed<'p, 'd, S> {
+struct PathSeed<'p, T> {
     path: &'p [&'p str],
-    seed: S,
-    /// The number of objects around the value this seed reads.
-    depth: usize,
-    deepest: &'d Deepest,
+    target: PhantomData<T>,
 }
 
-impl<'de, S: DeserializeSeed<'de> + Copy> DeserializeSeed<'de> for PathSeed<'_, '_, S> {
-    type Value = Option<S::Value>;
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for PathSeed<'_, T> {
+    type Value = Option<T>;
 
-    fn deserialize<D: Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Option<S::Value>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
         if self.path.is_empty() {
-            // `null` is unset, as for every key on the path.
-            return deserializer.deserialize_option(OptionSeed(self.seed));
+            return Option::<T>::deserialize(deserializer);
         }
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for PathSeed<'_, '_, S> {
-    type Value = Option<S::Value>;
+impl<'de, T: Deserialize<'de>> Visitor<'de> for PathSeed<'_, T> {
+    type Value = Option<T>;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
         write!(formatter, "an object with the field \"{}\"", self.path[0])
     }
 
-    fn visit_unit<E>(self) -> Result<Option<S::Value>, E> {
+    fn visit_unit<E>(self) -> Result<Option<T>, E> {
         Ok(None)
     }
 
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Option<S::Value>, M::Error> {
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Option<T>, M::Error> {
         let (wanted, rest) = self.path.split_first().expect("path is not empty");
         let mut found = None;
-        let depth = self.depth + 1;
-        self.deepest.record(self.depth, 1);
         while let Some(key) = map.next_key::<Key<'de>>()? {
             if key.0 == *wanted {
                 // A repeated key overrides the earlier one, as in Go's decoder.
-                found = map.next_value_seed(PathSeed {
+                found = map.next_value_seed(PathSeed::<T> {
                     path: rest,
-                    depth,
-                    ..self
+                    target: PhantomData,
                 })?;
             } else {
-                map.next_value_seed(Skip {
-                    depth,
-                    deepest: self.deepest,
-                })?;
+                map.next_value::<IgnoredAny>()?;
             }
         }
         Ok(found)
-    }
-}
-
-/// `null` as `None`, anything else read by the seed.
-struct OptionSeed<S>(S);
-
-impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for OptionSeed<S> {
-    type Value = Option<S::Value>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("any JSON value")
-    }
-    fn visit_none<E>(self) -> Result<Option<S::Value>, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Option<S::Value>, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Option<S::Value>, D::Error> {
-        self.0.deserialize(deserializer).map(Some)
     }
 }
 
