@@ -174,3 +174,47 @@ fn settings_that_are_not_valid_inside_a_request_reject_it() {
         "the policy settings are not valid: secure_pod_defaults must be \"disabled\", \"root-allowed\" or \"enabled\", not \"always\""
     );
 }
+
+/// The policy reads a new object with the request in one pass and finds the
+/// object's text from the keys around it; a payload whose keys come in
+/// another order, with blanks or escapes around the object, must get the
+/// same answer through the wasm.
+#[test]
+fn key_order_blanks_and_escapes_around_the_object_do_not_change_the_answer() {
+    let host = host();
+    let object = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"image":"app:1","ports":[{"containerPort":80}]},{"name":"b","image":"b:1","securityContext":{"runAsUser":1000}}]}}"#;
+    let kind = r#"{"group":"","version":"v1","kind":"Pod"}"#;
+    let settings = r#"{"secure_pod_defaults":"enabled","pod_security":"restricted"}"#;
+    let requests = [
+        // The order the host writes: kind, then the object, then more keys.
+        format!(r#"{{"kind":{kind},"object":{object},"oldObject":null,"operation":"CREATE"}}"#),
+        // The object last: nothing after it says where it ends.
+        format!(r#"{{"operation":"CREATE","kind":{kind},"object":{object}}}"#),
+        // The kind after the object.
+        format!(r#"{{"object":{object},"operation":"CREATE","kind":{kind}}}"#),
+        // Blanks around the object and an escaped key after it.
+        format!(
+            "{{ \"kind\" : {kind} ,\n \"object\"\t:\r\n{object} \n, \"op\\u0065ration\" : \"CREATE\" }}"
+        ),
+        // The object's own key escaped.
+        format!(r#"{{"kind":{kind},"obj\u0065ct":{object},"operation":"CREATE"}}"#),
+    ];
+    let answers: Vec<Value> = requests
+        .iter()
+        .map(|request| {
+            let payload = format!(r#"{{"settings":{settings},"request":{request}}}"#);
+            validate(host, payload.as_bytes())
+        })
+        .collect();
+    let first = &answers[0];
+    assert_eq!(first["accepted"], true, "{}", first["message"]);
+    let containers = &first["mutated_object"]["spec"]["containers"];
+    assert_eq!(
+        containers[0]["securityContext"]["capabilities"],
+        json!({"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]})
+    );
+    assert_eq!(containers[1]["securityContext"]["runAsUser"], 1000);
+    for (request, answer) in requests.iter().zip(&answers) {
+        assert_eq!(answer, first, "{request}");
+    }
+}
