@@ -16,7 +16,7 @@
 
 use crate::podspec::{Fields, seccomp_profile_type};
 use crate::settings::{Level, Settings};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 /// One field a rule wrote, for the warning that tells the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +78,18 @@ impl std::fmt::Display for Described {
             _ => f.write_str(self.fixed().unwrap_or_default()),
         }
     }
+}
+
+/// A JSON string, built directly (`json!` would serialize the literal).
+fn string(text: &str) -> Value {
+    Value::String(text.to_owned())
+}
+
+/// `capabilities` that drop ALL.
+fn drop_all() -> Map<String, Value> {
+    let mut capabilities = Map::new();
+    capabilities.insert("drop".into(), Value::Array(vec![string("ALL")]));
+    capabilities
 }
 
 /// What a container's rules need to know about its pod.
@@ -157,10 +169,12 @@ fn seccomp_profile(
     }
     match security_context.get_mut("seccompProfile") {
         Some(Value::Object(profile)) => {
-            profile.insert("type".into(), json!("RuntimeDefault"));
+            profile.insert("type".into(), string("RuntimeDefault"));
         }
         Some(Value::Null) | None => {
-            security_context.insert("seccompProfile".into(), json!({"type": "RuntimeDefault"}));
+            let mut profile = Map::new();
+            profile.insert("type".into(), string("RuntimeDefault"));
+            security_context.insert("seccompProfile".into(), Value::Object(profile));
         }
         // Set to something that is not a profile: the user's, left alone.
         Some(_) => return None,
@@ -181,16 +195,15 @@ fn capabilities(
     }
     let binds_low_port = container_ports.into_iter().any(|port| port < 1024);
     if binds_low_port {
-        security_context.insert(
-            "capabilities".into(),
-            json!({"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}),
-        );
+        let mut capabilities = drop_all();
+        capabilities.insert("add".into(), Value::Array(vec![string("NET_BIND_SERVICE")]));
+        security_context.insert("capabilities".into(), Value::Object(capabilities));
         vec![
             Defaulted::CapabilitiesDrop,
             Defaulted::CapabilitiesAddNetBindService,
         ]
     } else {
-        security_context.insert("capabilities".into(), json!({"drop": ["ALL"]}));
+        security_context.insert("capabilities".into(), Value::Object(drop_all()));
         vec![Defaulted::CapabilitiesDrop]
     }
 }
@@ -248,6 +261,7 @@ pub fn identity(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn settings(level: Level) -> Settings {
         Settings {
