@@ -847,6 +847,16 @@ mod tests {
             carriers::carrier(group, kind).map(|carrier| carrier.template_path)
         };
         assert!(request::parse_with_template(payload.as_bytes(), template_path).is_none());
+        let twice = payload
+            .replace("\"oldObject\"", "\"object\"")
+            .replace("UPDATE", "CREATE");
+        assert!(request::parse_with_template(twice.as_bytes(), template_path).is_none());
+        assert!(
+            evaluate(twice.as_bytes())
+                .message
+                .unwrap()
+                .contains("duplicate field `object`")
+        );
         let create = payload.replace("UPDATE", "CREATE");
         let (_, template, object_text) =
             request::parse_with_template(create.as_bytes(), template_path).unwrap();

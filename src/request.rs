@@ -104,7 +104,10 @@ pub fn parse_with_template<'a>(
     };
     let (settings, request) = (&mut payload_seed).deserialize(&mut deserializer).ok()?;
     deserializer.end().ok()?;
-    if request.operation != "CREATE" || !request.sub_resource.is_empty() {
+    // Not a new object; or a second `object` key, which the usual read
+    // refuses.
+    if request.operation != "CREATE" || !request.sub_resource.is_empty() || request.object.is_some()
+    {
         return None;
     }
     let object_text = payload_seed.object_text;
