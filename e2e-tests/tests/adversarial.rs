@@ -218,3 +218,27 @@ fn key_order_blanks_and_escapes_around_the_object_do_not_change_the_answer() {
         assert_eq!(answer, first, "{request}");
     }
 }
+
+/// Refused settings are logged through the host at `warning`, in the event
+/// shape of the Kubewarden SDK's log drain; an accepted request logs nothing.
+#[test]
+fn refused_settings_are_logged_and_requests_are_not() {
+    let host = host();
+    let mut instance = host.instantiate().unwrap();
+    let answer = instance.validate_settings(&json!({"secure_pod_defaults": "on"}));
+    assert!(!answer.valid);
+    assert_eq!(answer.logs.len(), 1, "{:?}", answer.logs);
+    let event: Value = serde_json::from_str(&answer.logs[0]).expect("the event is JSON");
+    assert_eq!(event["level"], "warning");
+    assert_eq!(event["message"], "settings refused");
+    assert_eq!(event["policy"], "secure-pod-defaults");
+    assert_eq!(event["reason"].as_str(), answer.message.as_deref());
+    assert!(event["line"].as_u64().is_some() && event["file"].is_string());
+
+    let request = pod_request(json!({"containers": [{"name": "app", "image": "app:1"}]}));
+    let answer = host
+        .evaluate(&json!({"secure_pod_defaults": "enabled"}), &request)
+        .unwrap();
+    assert!(answer.allowed && answer.patch.is_some(), "{answer:?}");
+    assert!(answer.logs.is_empty(), "{:?}", answer.logs);
+}
