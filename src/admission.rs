@@ -584,15 +584,7 @@ fn container_raw<'a>(
     list: ContainerList,
     index: usize,
 ) -> Result<&'a RawValue, String> {
-    let path: Vec<&str> = carrier
-        .template_path
-        .iter()
-        .copied()
-        .chain(["spec", list.field()])
-        .collect();
-    json::find::<Vec<&RawValue>>(base, &path)
-        .ok()
-        .flatten()
+    in_pod_spec::<Vec<&RawValue>>(carrier, base, &[list.field()])
         .and_then(|containers| containers.get(index).copied())
         .ok_or_else(|| {
             format!(
@@ -601,6 +593,22 @@ fn container_raw<'a>(
                 list.field()
             )
         })
+}
+
+/// The value at `field` (a path) of the pod spec in the object `base`.
+fn in_pod_spec<'a, T: serde::Deserialize<'a>>(
+    carrier: &Carrier,
+    base: &'a str,
+    field: &[&str],
+) -> Option<T> {
+    let path: Vec<&str> = carrier
+        .template_path
+        .iter()
+        .copied()
+        .chain(["spec"])
+        .chain(field.iter().copied())
+        .collect();
+    json::find::<T>(base, &path).ok().flatten()
 }
 
 /// The optional `run_as_user` / `run_as_group`, written on the pod-level
@@ -626,15 +634,7 @@ fn default_pod_identity(
         Some(raw) => splicer.replace(raw, text),
         None => {
             // Only this rare edit needs the pod spec's own position.
-            let spec_path: Vec<&str> = carrier
-                .template_path
-                .iter()
-                .copied()
-                .chain(["spec"])
-                .collect();
-            let spec_raw = json::find::<&RawValue>(object.get()?, &spec_path)
-                .ok()
-                .flatten()
+            let spec_raw = in_pod_spec::<&RawValue>(carrier, object.get()?, &[])
                 .ok_or_else(|| format!("{} cannot be read", carrier.pod_spec_path()))?;
             splicer.add_field(spec_raw, "securityContext", text);
         }

@@ -191,14 +191,6 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// For `#[serde(deserialize_with)]`: keep a field as raw text, `null`
-/// included, so its position is known even when it is `null`.
-pub fn raw_even_if_null<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<&'de RawValue>, D::Error> {
-    <&'de RawValue>::deserialize(deserializer).map(Some)
-}
-
 /// Whether a raw value is JSON `null` (an unset field, for Kubernetes).
 pub fn is_null(raw: &RawValue) -> bool {
     raw.get() == "null"
