@@ -10,9 +10,9 @@ use crate::podspec::{self, ContainerList, PodTemplate, TemplateError};
 use crate::request::{self, Request};
 use crate::response::{self, Report, Response};
 use crate::settings::Settings;
+use crate::value::{Map, Value};
 use crate::violation::{self, Violation};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 /// Deepest object the policy returns mutated: the host parses the answer
 /// with a limit of 128 levels, and the answer wraps the object.
@@ -247,10 +247,10 @@ fn read_template_as<'a, T: serde::Deserialize<'a> + Default>(
 fn significant_pod_update(template: &Value, old_template: &Value) -> bool {
     const POD_SECCOMP_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
     const CONTAINER_SECCOMP_ANNOTATION: &str = "container.seccomp.security.alpha.kubernetes.io/";
-    fn annotation<'t>(template: &'t Value, key: &str) -> Option<&'t Value> {
-        template.pointer("/metadata/annotations")?.get(key)
+    fn annotation<'t>(template: &'t Value<'t>, key: &str) -> Option<&'t Value<'t>> {
+        template.at(&["metadata", "annotations", key])
     }
-    fn containers<'t>(template: &'t Value, list: &str) -> &'t [Value] {
+    fn containers<'t>(template: &'t Value<'t>, list: &str) -> &'t [Value<'t>] {
         template
             .get("spec")
             .and_then(|spec| spec.get(list))
@@ -392,16 +392,13 @@ fn default_and_check(
 }
 
 /// A securityContext as an editable map: `None` when unset or `null`.
-fn security_context_of(
-    fields: &Map<String, Value>,
-    path: &str,
-) -> Result<Option<Map<String, Value>>, String> {
+fn security_context_of<'a>(fields: &Map<'a>, path: &str) -> Result<Option<Map<'a>>, String> {
     match fields.get("securityContext") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(map)) => Ok(Some(map.clone())),
         Some(other) => Err(format!(
             "{path}.securityContext must be an object, not {}",
-            crate::settings::describe(other)
+            other.describe()
         )),
     }
 }
@@ -446,7 +443,7 @@ fn default_pod_spec(
     {
         defaulting.reports.push(report);
         if mutates && let Some(context) = &pod_security_context {
-            spec.insert("securityContext".into(), Value::Object(context.clone()));
+            spec.insert("securityContext", Value::Object(context.clone()));
         }
     }
 
@@ -464,7 +461,7 @@ fn default_pod_spec(
             let Value::Object(fields) = fields else {
                 return Err(format!(
                     "{path}: must be an object, not {}",
-                    crate::settings::describe(fields)
+                    fields.describe()
                 ));
             };
             let name = fields.get("name").and_then(Value::as_str).unwrap_or("");
@@ -494,7 +491,7 @@ fn default_pod_spec(
                 Some(other) => {
                     return Err(format!(
                         "{path}.securityContext must be an object, not {}",
-                        crate::settings::describe(other)
+                        other.describe()
                     ));
                 }
             };
@@ -512,7 +509,7 @@ fn default_pod_spec(
             );
             if !defaulted.is_empty() {
                 let position = positions.container(list, index);
-                let text = json::object_text(&security_context);
+                let text = crate::value::object_text(&security_context);
                 match (position.security_context, position.anchor) {
                     (Some(raw), _) => splicer.replace(raw, text),
                     (None, Some(anchor)) => {
@@ -525,7 +522,7 @@ fn default_pod_spec(
                 }
             }
             if mutates && (taken || !defaulted.is_empty()) {
-                fields.insert("securityContext".into(), Value::Object(security_context));
+                fields.insert("securityContext", Value::Object(security_context));
             }
             if !defaulted.is_empty() || !insecure.is_empty() {
                 defaulting.reports.push(Report {
@@ -563,7 +560,7 @@ fn container_path(spec_path: &str, list: ContainerList, index: usize) -> String 
 
 /// Ports declared by a container, a port entry without a number counting
 /// as 0 (as Go decodes it).
-fn container_ports(container: &Map<String, Value>) -> impl Iterator<Item = i64> + '_ {
+fn container_ports<'c>(container: &'c Map<'c>) -> impl Iterator<Item = i64> + 'c {
     container
         .get("ports")
         .and_then(Value::as_array)
@@ -618,7 +615,7 @@ fn default_pod_identity(
     settings: &Settings,
     object: ObjectText,
     raw_security_context: Option<&RawValue>,
-    pod_security_context: &mut Option<Map<String, Value>>,
+    pod_security_context: &mut Option<Map>,
     splicer: &mut Splicer,
 ) -> Result<Option<Report>, String> {
     if settings.run_as_user.is_none() && settings.run_as_group.is_none() {
@@ -629,7 +626,7 @@ fn default_pod_identity(
     if defaulted.is_empty() {
         return Ok(None);
     }
-    let text = json::object_text(&security_context);
+    let text = crate::value::object_text(&security_context);
     match raw_security_context {
         Some(raw) => splicer.replace(raw, text),
         None => {

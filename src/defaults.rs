@@ -16,7 +16,7 @@
 
 use crate::podspec::{Fields, seccomp_profile_type};
 use crate::settings::{Level, Settings};
-use serde_json::{Map, Value};
+use crate::value::{Map, Value};
 
 /// One field a rule wrote, for the warning that tells the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,20 +81,20 @@ impl std::fmt::Display for Described {
 }
 
 /// A JSON string, built directly (`json!` would serialize the literal).
-fn string(text: &str) -> Value {
-    Value::String(text.to_owned())
+fn string(text: &'static str) -> Value<'static> {
+    Value::from(text)
 }
 
 /// `capabilities` that drop ALL.
-fn drop_all() -> Map<String, Value> {
+fn drop_all() -> Map<'static> {
     let mut capabilities = Map::new();
-    capabilities.insert("drop".into(), Value::Array(vec![string("ALL")]));
+    capabilities.insert("drop", Value::Array(vec![string("ALL")]));
     capabilities
 }
 
 /// What a container's rules need to know about its pod.
 pub struct PodFacts<'a> {
-    pub security_context: Option<&'a Map<String, Value>>,
+    pub security_context: Option<&'a Map<'a>>,
     pub windows: bool,
     /// Pod-level defaults cannot be written (Knative kinds), so
     /// `run_as_user` / `run_as_group` go on each container.
@@ -108,7 +108,7 @@ pub fn default_container(
     settings: &Settings,
     pod: &PodFacts,
     container_ports: impl Iterator<Item = i64>,
-    security_context: &mut Map<String, Value>,
+    security_context: &mut Map,
 ) -> Vec<Defaulted> {
     let mut defaulted = Vec::new();
     let level = settings.secure_pod_defaults;
@@ -140,7 +140,7 @@ pub fn default_container(
 /// `allowPrivilegeEscalation: false` if unset, except where the API server
 /// would refuse the pair: a privileged container, or one adding
 /// `CAP_SYS_ADMIN` (the exact string its validation compares).
-fn allow_privilege_escalation(security_context: &mut Map<String, Value>) -> Option<Defaulted> {
+fn allow_privilege_escalation(security_context: &mut Map) -> Option<Defaulted> {
     if !security_context.is_unset("allowPrivilegeEscalation") {
         return None;
     }
@@ -151,7 +151,7 @@ fn allow_privilege_escalation(security_context: &mut Map<String, Value>) -> Opti
     if privileged || adds_sys_admin {
         return None;
     }
-    security_context.insert("allowPrivilegeEscalation".into(), Value::Bool(false));
+    security_context.insert("allowPrivilegeEscalation", Value::Bool(false));
     Some(Defaulted::AllowPrivilegeEscalation)
 }
 
@@ -159,8 +159,8 @@ fn allow_privilege_escalation(security_context: &mut Map<String, Value>) -> Opti
 /// the container sets a type. A profile present with an empty type gets the
 /// type and keeps its other keys.
 fn seccomp_profile(
-    pod_security_context: Option<&Map<String, Value>>,
-    security_context: &mut Map<String, Value>,
+    pod_security_context: Option<&Map>,
+    security_context: &mut Map,
 ) -> Option<Defaulted> {
     if seccomp_profile_type(pod_security_context).is_some()
         || seccomp_profile_type(Some(security_context)).is_some()
@@ -169,12 +169,12 @@ fn seccomp_profile(
     }
     match security_context.get_mut("seccompProfile") {
         Some(Value::Object(profile)) => {
-            profile.insert("type".into(), string("RuntimeDefault"));
+            profile.insert("type", string("RuntimeDefault"));
         }
         Some(Value::Null) | None => {
             let mut profile = Map::new();
-            profile.insert("type".into(), string("RuntimeDefault"));
-            security_context.insert("seccompProfile".into(), Value::Object(profile));
+            profile.insert("type", string("RuntimeDefault"));
+            security_context.insert("seccompProfile", Value::Object(profile));
         }
         // Set to something that is not a profile: the user's, left alone.
         Some(_) => return None,
@@ -188,7 +188,7 @@ fn seccomp_profile(
 /// form (`{}`, only `add`, `drop: []`) is the user's and is kept.
 fn capabilities(
     container_ports: impl Iterator<Item = i64>,
-    security_context: &mut Map<String, Value>,
+    security_context: &mut Map,
 ) -> Vec<Defaulted> {
     if !security_context.is_unset("capabilities") {
         return Vec::new();
@@ -196,14 +196,14 @@ fn capabilities(
     let binds_low_port = container_ports.into_iter().any(|port| port < 1024);
     if binds_low_port {
         let mut capabilities = drop_all();
-        capabilities.insert("add".into(), Value::Array(vec![string("NET_BIND_SERVICE")]));
-        security_context.insert("capabilities".into(), Value::Object(capabilities));
+        capabilities.insert("add", Value::Array(vec![string("NET_BIND_SERVICE")]));
+        security_context.insert("capabilities", Value::Object(capabilities));
         vec![
             Defaulted::CapabilitiesDrop,
             Defaulted::CapabilitiesAddNetBindService,
         ]
     } else {
-        security_context.insert("capabilities".into(), Value::Object(drop_all()));
+        security_context.insert("capabilities", Value::Object(drop_all()));
         vec![Defaulted::CapabilitiesDrop]
     }
 }
@@ -211,23 +211,23 @@ fn capabilities(
 /// `runAsNonRoot: true` on the container when neither the pod nor the
 /// container sets it (`enabled` only). `runAsUser`, even 0, does not matter.
 fn run_as_non_root(
-    pod_security_context: Option<&Map<String, Value>>,
-    security_context: &mut Map<String, Value>,
+    pod_security_context: Option<&Map>,
+    security_context: &mut Map,
 ) -> Option<Defaulted> {
     if !pod_security_context.is_unset("runAsNonRoot") || !security_context.is_unset("runAsNonRoot")
     {
         return None;
     }
-    security_context.insert("runAsNonRoot".into(), Value::Bool(true));
+    security_context.insert("runAsNonRoot", Value::Bool(true));
     Some(Defaulted::RunAsNonRoot)
 }
 
 /// `readOnlyRootFilesystem: true` if unset (the optional extra default).
-fn read_only_root_filesystem(security_context: &mut Map<String, Value>) -> Option<Defaulted> {
+fn read_only_root_filesystem(security_context: &mut Map) -> Option<Defaulted> {
     if !security_context.is_unset("readOnlyRootFilesystem") {
         return None;
     }
-    security_context.insert("readOnlyRootFilesystem".into(), Value::Bool(true));
+    security_context.insert("readOnlyRootFilesystem", Value::Bool(true));
     Some(Defaulted::ReadOnlyRootFilesystem)
 }
 
@@ -236,8 +236,8 @@ fn read_only_root_filesystem(security_context: &mut Map<String, Value>) -> Optio
 /// Used for the pod-level securityContext itself with no pod context above.
 pub fn identity(
     settings: &Settings,
-    pod_security_context: Option<&Map<String, Value>>,
-    security_context: &mut Map<String, Value>,
+    pod_security_context: Option<&Map>,
+    security_context: &mut Map,
 ) -> Vec<Defaulted> {
     let mut defaulted = Vec::new();
     let fields = [
@@ -251,7 +251,7 @@ pub fn identity(
     for (key, wanted, record) in fields {
         let Some(id) = wanted else { continue };
         if pod_security_context.is_unset(key) && security_context.is_unset(key) {
-            security_context.insert(key.into(), Value::from(id));
+            security_context.insert(key, Value::from(id));
             defaulted.push(record(id));
         }
     }
@@ -261,6 +261,7 @@ pub fn identity(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::from_json;
     use serde_json::json;
 
     fn settings(level: Level) -> Settings {
@@ -270,7 +271,7 @@ mod tests {
         }
     }
 
-    fn linux_pod(security_context: Option<&Map<String, Value>>) -> PodFacts<'_> {
+    fn linux_pod<'p>(security_context: Option<&'p Map<'p>>) -> PodFacts<'p> {
         PodFacts {
             security_context,
             windows: false,
@@ -278,20 +279,21 @@ mod tests {
         }
     }
 
-    fn object(value: Value) -> Map<String, Value> {
-        value.as_object().unwrap().clone()
+    fn object(value: serde_json::Value) -> Map<'static> {
+        from_json(&value).as_object().unwrap().clone()
     }
 
     fn run(
         settings: &Settings,
         pod: &PodFacts,
         ports: &[i64],
-        container: Value,
-    ) -> (Value, Vec<Defaulted>) {
+        container: serde_json::Value,
+    ) -> (serde_json::Value, Vec<Defaulted>) {
         let mut security_context = object(container);
         let defaulted =
             default_container(settings, pod, ports.iter().copied(), &mut security_context);
-        (Value::Object(security_context), defaulted)
+        let written = Value::Object(security_context).to_string();
+        (serde_json::from_str(&written).unwrap(), defaulted)
     }
 
     #[test]

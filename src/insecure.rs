@@ -7,15 +7,15 @@
 
 use crate::podspec::{Fields, seccomp_profile_type};
 use crate::settings::Level;
-use serde_json::{Map, Value};
+use crate::value::{Map, Value};
 
 /// The insecure values of one container after defaulting, as
 /// `field=value` texts, in a fixed order.
 pub fn container_findings(
     level: Level,
-    pod_security_context: Option<&Map<String, Value>>,
+    pod_security_context: Option<&Map>,
     windows: bool,
-    security_context: Option<&Map<String, Value>>,
+    security_context: Option<&Map>,
 ) -> Vec<String> {
     let mut findings = Vec::new();
     if level == Level::Disabled {
@@ -61,9 +61,11 @@ pub fn container_findings(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::from_json;
     use serde_json::json;
 
-    fn findings(level: Level, pod: Value, container: Value) -> Vec<String> {
+    fn findings(level: Level, pod: serde_json::Value, container: serde_json::Value) -> Vec<String> {
+        let (pod, container) = (from_json(&pod), from_json(&container));
         container_findings(level, pod.as_object(), false, container.as_object())
     }
 
@@ -71,7 +73,7 @@ mod tests {
     fn a_defaulted_container_has_none() {
         let defaulted = json!({"allowPrivilegeEscalation": false, "seccompProfile": {"type": "RuntimeDefault"},
                                "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}, "runAsNonRoot": true});
-        assert!(findings(Level::Enabled, Value::Null, defaulted).is_empty());
+        assert!(findings(Level::Enabled, serde_json::Value::Null, defaulted).is_empty());
     }
 
     #[test]
@@ -109,7 +111,7 @@ mod tests {
     fn windows_containers_are_judged_on_run_as_non_root_only() {
         let pod = json!({"runAsNonRoot": false});
         assert_eq!(
-            container_findings(Level::Enabled, pod.as_object(), true, None),
+            container_findings(Level::Enabled, from_json(&pod).as_object(), true, None),
             vec!["runAsNonRoot=false"]
         );
     }

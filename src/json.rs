@@ -169,7 +169,8 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for PathSeed<'_, T> {
     }
 }
 
-/// An object key, borrowed from the request text unless it has escapes.
+/// An object key or a kept string, borrowed from the request text unless it
+/// has escapes.
 pub struct Key<'de>(pub std::borrow::Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
@@ -178,7 +179,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
         impl<'de> Visitor<'de> for KeyVisitor {
             type Value = Key<'de>;
             fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-                formatter.write_str("a string key")
+                formatter.write_str("a string")
             }
             fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Key<'de>, E> {
                 Ok(Key(text.into()))
@@ -194,49 +195,6 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// Whether a raw value is JSON `null` (an unset field, for Kubernetes).
 pub fn is_null(raw: &RawValue) -> bool {
     raw.get() == "null"
-}
-
-/// `value` as compact JSON text, exactly as `serde_json::to_string` writes
-/// it, with no detour through a serializer for the plain strings and small
-/// maps a securityContext is made of.
-pub fn object_text(fields: &serde_json::Map<String, Value>) -> String {
-    let mut out = String::with_capacity(128);
-    write_object(&mut out, fields);
-    out
-}
-
-fn write_value(out: &mut String, value: &Value) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Number(number) => out.push_str(&number.to_string()),
-        Value::String(text) => write_string(out, text),
-        Value::Array(items) => {
-            out.push('[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                write_value(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(fields) => write_object(out, fields),
-    }
-}
-
-fn write_object(out: &mut String, fields: &serde_json::Map<String, Value>) {
-    out.push('{');
-    for (index, (key, item)) in fields.iter().enumerate() {
-        if index > 0 {
-            out.push(',');
-        }
-        write_string(out, key);
-        out.push(':');
-        write_value(out, item);
-    }
-    out.push('}');
 }
 
 /// `text` as a JSON string.
@@ -483,9 +441,10 @@ mod tests {
             json!([]),
             json!({}),
         ] {
-            let mut text = String::new();
-            write_value(&mut text, &value);
-            assert_eq!(text, serde_json::to_string(&value).unwrap());
+            assert_eq!(
+                crate::value::from_json(&value).to_string(),
+                value.to_string()
+            );
         }
     }
 

@@ -17,6 +17,7 @@ pub mod podspec;
 pub mod request;
 pub mod response;
 pub mod settings;
+pub mod value;
 pub mod violation;
 
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;

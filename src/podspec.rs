@@ -8,13 +8,14 @@
 //! say what is kept, and a test runs every check on the kept fields and on
 //! the whole object to show the two agree.
 
-use crate::json::{self, Deepest, Key, Skip};
+use crate::json::{Deepest, Key, Skip};
+use crate::value::{Map, Value};
 use serde::Deserialize;
 use serde::de::{
     DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor,
 };
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 
@@ -141,9 +142,9 @@ pub const KEPT_TEMPLATE_FIELDS: &[(&str, Keep)] = &[
 #[derive(Debug, Default)]
 pub struct PodTemplate<'a> {
     /// The kept fields of the template (see [`KEPT_TEMPLATE_FIELDS`]).
-    pub fields: Map<String, Value>,
+    pub fields: Map<'a>,
     /// The object's `metadata.ownerReferences`.
-    pub owner_references: Option<Value>,
+    pub owner_references: Option<Value<'a>>,
     pub positions: Positions<'a>,
     /// How many levels of objects and lists the whole object nests.
     pub nesting: usize,
@@ -180,18 +181,18 @@ impl<'a> Positions<'a> {
     }
 }
 
-impl PodTemplate<'_> {
+impl<'a> PodTemplate<'a> {
     /// The kept pod spec, when the template has one that is an object.
-    pub fn spec(&self) -> Option<&Map<String, Value>> {
+    pub fn spec(&self) -> Option<&Map<'a>> {
         self.fields.get("spec")?.as_object()
     }
 
-    pub fn spec_mut(&mut self) -> Option<&mut Map<String, Value>> {
+    pub fn spec_mut(&mut self) -> Option<&mut Map<'a>> {
         self.fields.get_mut("spec")?.as_object_mut()
     }
 
     /// The kept template metadata (the annotations the checks read).
-    pub fn metadata(&self) -> Option<&Map<String, Value>> {
+    pub fn metadata(&self) -> Option<&Map<'a>> {
         self.fields.get("metadata")?.as_object()
     }
 }
@@ -258,7 +259,7 @@ impl<'a> TemplateState<'a> {
     /// The template, from what `seed` read.
     pub fn finish(
         self,
-        mut root: Value,
+        mut root: Value<'a>,
         template_path: &'static [&'static str],
     ) -> Option<PodTemplate<'a>> {
         let owner_references = take(&mut root, &["metadata", "ownerReferences"]);
@@ -276,10 +277,10 @@ impl<'a> TemplateState<'a> {
 
 /// Takes the value at `path` out of `value`; `None` when it is missing or
 /// `null`.
-fn take(value: &mut Value, path: &[&str]) -> Option<Value> {
+fn take<'a>(value: &mut Value<'a>, path: &[&str]) -> Option<Value<'a>> {
     let mut value = value;
     for key in path {
-        value = value.as_object_mut()?.get_mut(*key)?;
+        value = value.as_object_mut()?.get_mut(key)?;
     }
     Some(value.take()).filter(|value| !value.is_null())
 }
@@ -287,7 +288,7 @@ fn take(value: &mut Value, path: &[&str]) -> Option<Value> {
 /// Reads `text`, one JSON value, keeping what `keep` says: a container's
 /// image, name or securityContext taken as raw text on the way, and tests.
 /// No positions are recorded.
-pub fn read_kept(text: &str, keep: Keep) -> Result<Value, serde_json::Error> {
+pub fn read_kept(text: &str, keep: Keep) -> Result<Value<'_>, serde_json::Error> {
     let positions = RefCell::new(Positions::default());
     let deepest = Deepest::default();
     let mut deserializer = serde_json::Deserializer::from_str(text);
@@ -337,26 +338,26 @@ impl<'r, 'a> Reader<'r, 'a> {
 
     /// A field or item of this value read whole.
     fn whole(self, value: Value) -> Value {
-        self.deepest.record(self.depth + 1, json::levels(&value));
+        self.deepest.record(self.depth + 1, value.levels());
         value
     }
 }
 
 impl<'a> DeserializeSeed<'a> for Reader<'_, 'a> {
-    type Value = Value;
+    type Value = Value<'a>;
 
-    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Value, D::Error> {
+    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Value<'a>, D::Error> {
         match self.keep {
             Keep::Path([]) => self
                 .with(Keep::Fields(KEPT_TEMPLATE_FIELDS))
                 .deserialize(deserializer),
             Keep::All => {
                 let value = Value::deserialize(deserializer)?;
-                self.deepest.record(self.depth, json::levels(&value));
+                self.deepest.record(self.depth, value.levels());
                 Ok(value)
             }
-            Keep::Str => Option::<String>::deserialize(deserializer)
-                .map(|text| text.map_or(Value::Null, Value::String)),
+            Keep::Str => Option::<Key>::deserialize(deserializer)
+                .map(|text| text.map_or(Value::Null, |Key(text)| Value::String(text))),
             Keep::Int => Option::<i64>::deserialize(deserializer)
                 .map(|number| number.map_or(Value::Null, Value::from)),
             _ => deserializer.deserialize_any(self),
@@ -375,7 +376,11 @@ impl<'a> Reader<'_, 'a> {
 
     /// A scalar (or `null`, always allowed): kept, unless the rule wants an
     /// object or a list.
-    fn scalar<E: serde::de::Error>(self, value: Value, found: Unexpected) -> Result<Value, E> {
+    fn scalar<E: serde::de::Error>(
+        self,
+        value: Value<'a>,
+        found: Unexpected,
+    ) -> Result<Value<'a>, E> {
         if self.is_strict() && !value.is_null() {
             Err(E::invalid_type(found, &self))
         } else {
@@ -385,7 +390,7 @@ impl<'a> Reader<'_, 'a> {
 }
 
 impl<'a> Visitor<'a> for Reader<'_, 'a> {
-    type Value = Value;
+    type Value = Value<'a>;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
         if let Keep::Path([next, ..]) = self.keep {
@@ -397,26 +402,32 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
             _ => "any JSON value",
         })
     }
-    fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<Value, E> {
+    fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<Value<'a>, E> {
         self.scalar(Value::Bool(value), Unexpected::Bool(value))
     }
-    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Value, E> {
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Value<'a>, E> {
         self.scalar(Value::from(value), Unexpected::Signed(value))
     }
-    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Value, E> {
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Value<'a>, E> {
         self.scalar(Value::from(value), Unexpected::Unsigned(value))
     }
-    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Value, E> {
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Value<'a>, E> {
         self.scalar(Value::from(value), Unexpected::Float(value))
     }
-    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Value, E> {
-        self.scalar(Value::String(value.to_owned()), Unexpected::Str(value))
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Value<'a>, E> {
+        self.scalar(
+            Value::String(Cow::Owned(value.to_owned())),
+            Unexpected::Str(value),
+        )
     }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+    fn visit_borrowed_str<E: serde::de::Error>(self, value: &'a str) -> Result<Value<'a>, E> {
+        self.scalar(Value::String(Cow::Borrowed(value)), Unexpected::Str(value))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Value<'a>, E> {
         Ok(Value::Null)
     }
 
-    fn visit_seq<S: SeqAccess<'a>>(self, mut seq: S) -> Result<Value, S::Error> {
+    fn visit_seq<S: SeqAccess<'a>>(self, mut seq: S) -> Result<Value<'a>, S::Error> {
         let mut items = Vec::new();
         self.deepest.record(self.depth, 1);
         match self.keep {
@@ -450,7 +461,7 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
         Ok(Value::Array(items))
     }
 
-    fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Value, M::Error> {
+    fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Value<'a>, M::Error> {
         let mut object = Map::new();
         self.deepest.record(self.depth, 1);
         let fields: &[(&str, Keep)] = match self.keep {
@@ -464,7 +475,7 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
                 while let Some(Key(key)) = map.next_key()? {
                     if prefixes.iter().any(|prefix| key.starts_with(prefix)) {
                         let value = self.whole(map.next_value()?);
-                        object.insert(key.into_owned(), value);
+                        object.insert(key, value);
                     } else {
                         map.next_value_seed(self.skip())?;
                     }
@@ -484,7 +495,7 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
                     };
                     // A repeated key overrides the earlier one, as in Go's decoder.
                     let value = map.next_value_seed(self.child(rule))?;
-                    object.insert(key.into_owned(), value);
+                    object.insert(key, value);
                 }
                 return Ok(Value::Object(object));
             }
@@ -499,7 +510,7 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
             // Not the object the rule expects: kept whole.
             Keep::All | Keep::Items(_) | Keep::Str | Keep::Int => {
                 while let Some((Key(key), value)) = map.next_entry::<Key, Value>()? {
-                    object.insert(key.into_owned(), self.whole(value));
+                    object.insert(key, self.whole(value));
                 }
                 return Ok(Value::Object(object));
             }
@@ -528,7 +539,7 @@ impl<'a> Visitor<'a> for Reader<'_, 'a> {
                     continue;
                 }
             };
-            object.insert(key.into_owned(), value);
+            object.insert(key, value);
         }
         Ok(Value::Object(object))
     }
@@ -542,9 +553,9 @@ struct ContainerReader<'r, 'a> {
 }
 
 impl<'a> DeserializeSeed<'a> for ContainerReader<'_, 'a> {
-    type Value = Value;
+    type Value = Value<'a>;
 
-    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Value, D::Error> {
+    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Value<'a>, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
@@ -555,39 +566,42 @@ impl<'a> ContainerReader<'_, 'a> {
     }
 
     /// A list entry that is not an object: kept whole, with no position.
-    fn not_an_object<E>(&self, value: Value) -> Result<Value, E> {
+    fn not_an_object<E>(&self, value: Value<'a>) -> Result<Value<'a>, E> {
         self.record(ContainerPosition::default());
         let reader = self.reader;
-        reader.deepest.record(reader.depth, json::levels(&value));
+        reader.deepest.record(reader.depth, value.levels());
         Ok(value)
     }
 }
 
 impl<'a> Visitor<'a> for ContainerReader<'_, 'a> {
-    type Value = Value;
+    type Value = Value<'a>;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
         formatter.write_str("a container")
     }
-    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+    fn visit_bool<E>(self, value: bool) -> Result<Value<'a>, E> {
         self.not_an_object(Value::Bool(value))
     }
-    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+    fn visit_i64<E>(self, value: i64) -> Result<Value<'a>, E> {
         self.not_an_object(Value::from(value))
     }
-    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+    fn visit_u64<E>(self, value: u64) -> Result<Value<'a>, E> {
         self.not_an_object(Value::from(value))
     }
-    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+    fn visit_f64<E>(self, value: f64) -> Result<Value<'a>, E> {
         self.not_an_object(Value::from(value))
     }
-    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
-        self.not_an_object(Value::String(value.to_owned()))
+    fn visit_str<E>(self, value: &str) -> Result<Value<'a>, E> {
+        self.not_an_object(Value::String(Cow::Owned(value.to_owned())))
     }
-    fn visit_unit<E>(self) -> Result<Value, E> {
+    fn visit_borrowed_str<E>(self, value: &'a str) -> Result<Value<'a>, E> {
+        self.not_an_object(Value::String(Cow::Borrowed(value)))
+    }
+    fn visit_unit<E>(self) -> Result<Value<'a>, E> {
         self.not_an_object(Value::Null)
     }
-    fn visit_seq<S: SeqAccess<'a>>(self, mut seq: S) -> Result<Value, S::Error> {
+    fn visit_seq<S: SeqAccess<'a>>(self, mut seq: S) -> Result<Value<'a>, S::Error> {
         let mut items = Vec::new();
         while let Some(value) = seq.next_element::<Value>()? {
             items.push(value);
@@ -595,7 +609,7 @@ impl<'a> Visitor<'a> for ContainerReader<'_, 'a> {
         self.not_an_object(Value::Array(items))
     }
 
-    fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Value, M::Error> {
+    fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Value<'a>, M::Error> {
         let mut object = Map::new();
         let mut position = ContainerPosition::default();
         let reader = self.reader;
@@ -635,7 +649,7 @@ impl<'a> Visitor<'a> for ContainerReader<'_, 'a> {
             if matches!((rule, &value), (Keep::Sparse(_), Value::Object(kept)) if kept.is_empty()) {
                 continue;
             }
-            object.insert(key.into_owned(), value);
+            object.insert(key, value);
         }
         self.record(position);
         Ok(Value::Object(object))
@@ -683,7 +697,7 @@ fn without_position(text: &str) -> String {
 /// Typed reads of securityContext fields, as the API server decodes them:
 /// a missing field and `null` are both unset.
 pub trait Fields {
-    fn field(&self, key: &str) -> Option<&Value>;
+    fn field(&self, key: &str) -> Option<&Value<'_>>;
 
     fn is_unset(&self, key: &str) -> bool {
         self.field(key).is_none()
@@ -693,7 +707,7 @@ pub trait Fields {
         self.field(key).and_then(Value::as_bool)
     }
 
-    fn object_field(&self, key: &str) -> Option<&Map<String, Value>> {
+    fn object_field(&self, key: &str) -> Option<&Map<'_>> {
         self.field(key).and_then(Value::as_object)
     }
 
@@ -716,21 +730,21 @@ pub trait Fields {
     }
 }
 
-impl Fields for Map<String, Value> {
-    fn field(&self, key: &str) -> Option<&Value> {
+impl Fields for Map<'_> {
+    fn field(&self, key: &str) -> Option<&Value<'_>> {
         self.get(key).filter(|value| !value.is_null())
     }
 }
 
-impl Fields for Option<&Map<String, Value>> {
-    fn field(&self, key: &str) -> Option<&Value> {
+impl Fields for Option<&Map<'_>> {
+    fn field(&self, key: &str) -> Option<&Value<'_>> {
         self.and_then(|map| map.field(key))
     }
 }
 
 /// The seccomp profile type a securityContext sets; an empty type counts as
 /// unset, as in Knative's defaulting.
-pub fn seccomp_profile_type(security_context: Option<&Map<String, Value>>) -> Option<&str> {
+pub fn seccomp_profile_type<'c>(security_context: Option<&'c Map<'c>>) -> Option<&'c str> {
     security_context?
         .field("seccompProfile")?
         .get("type")?
@@ -742,11 +756,12 @@ pub fn seccomp_profile_type(security_context: Option<&Map<String, Value>>) -> Op
 mod tests {
     use super::*;
     use crate::checks::{self, PssLevel, PssVersion};
+    use crate::value::{from_json, parse};
     use serde_json::json;
 
     /// A Deployment whose pod template sets, somewhere, every field a check
     /// reads, wrongly, and many fields no check reads.
-    fn everything_wrong() -> Value {
+    fn everything_wrong() -> serde_json::Value {
         let handler = json!({"httpGet": {"host": "10.0.0.1", "port": 80, "path": "/"},
                               "tcpSocket": {"host": "node", "port": 22}, "exec": {"command": ["true"]}});
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"},
@@ -784,7 +799,7 @@ mod tests {
             }}}})
     }
 
-    fn violations(metadata: Option<&Map<String, Value>>, spec: &Map<String, Value>) -> Vec<String> {
+    fn violations(metadata: Option<&Map<'_>>, spec: &Map<'_>) -> Vec<String> {
         let mut all = Vec::new();
         for level in [PssLevel::Baseline, PssLevel::Restricted] {
             for minor in [0, 19, 22, 25, 34, 35, 37] {
@@ -812,7 +827,7 @@ mod tests {
         let template = read_template(&text, &["spec", "template"], "spec.template.spec")
             .unwrap()
             .unwrap();
-        let whole = &object["spec"]["template"];
+        let whole = from_json(&object["spec"]["template"]);
         let expected = violations(
             whole["metadata"].as_object(),
             whole["spec"].as_object().unwrap(),
@@ -867,7 +882,7 @@ mod tests {
         let deep_unknown = r#"{"a": [[{"b": [[[1]]]}]], "s": "[[[[[[[[[[[[[["}"#;
         let objects = [
             everything_wrong(),
-            json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "x": serde_json::from_str::<Value>(deep_unknown).unwrap()}]}}}}),
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "x": serde_json::from_str::<serde_json::Value>(deep_unknown).unwrap()}]}}}}),
             json!({"spec": {"template": {"metadata": {"annotations": {"container.apparmor.security.beta.kubernetes.io/a": [[[["x"]]]]}},
                    "spec": {"securityContext": {"a": [[[[[1]]]]]}, "volumes": [{"name": "v", "nfs": {"x": [[[[[[[1]]]]]]]}}]}}}}),
             json!({"status": {"deep": [[[[[[[[[[[[1]]]]]]]]]]]]}, "spec": {"template": {"spec": {"volumes": "not a list", "containers": ["not an object", [[1]]]}}}}),
@@ -938,11 +953,13 @@ mod tests {
 
     #[test]
     fn seccomp_type_empty_counts_as_unset() {
-        let context: Map<String, Value> =
-            serde_json::from_str(r#"{"seccompProfile": {"type": ""}}"#).unwrap();
-        assert_eq!(seccomp_profile_type(Some(&context)), None);
-        let context: Map<String, Value> =
-            serde_json::from_str(r#"{"seccompProfile": {"type": "Unconfined"}}"#).unwrap();
-        assert_eq!(seccomp_profile_type(Some(&context)), Some("Unconfined"));
+        let context = parse(r#"{"seccompProfile": {"type": ""}}"#);
+        let context = context.as_object().unwrap();
+        assert_eq!(seccomp_profile_type(Some(context)), None);
+        let context = parse(r#"{"seccompProfile": {"type": "Unconfined"}}"#);
+        assert_eq!(
+            seccomp_profile_type(context.as_object()),
+            Some("Unconfined")
+        );
     }
 }

@@ -128,7 +128,7 @@ struct PayloadSeed<'s, 'a> {
     state: &'s TemplateState<'a>,
     /// The template path used and what was read of the object (`None` when
     /// it was `null`), once it has been read.
-    read: Option<(&'static [&'static str], Option<serde_json::Value>)>,
+    read: Option<(&'static [&'static str], Option<crate::value::Value<'a>>)>,
 }
 
 impl<'a> DeserializeSeed<'a> for &mut PayloadSeed<'_, 'a> {
@@ -217,7 +217,7 @@ impl<'a> Visitor<'a> for RequestSeed<'_, '_, 'a> {
                             if let Cow::Borrowed(key) = &key {
                                 object_start = json::value_start_after_key(text, key);
                             }
-                            let root: Option<serde_json::Value> =
+                            let root: Option<crate::value::Value<'a>> =
                                 map.next_value_seed(OptionalSeed(self.payload.state.seed(path)))?;
                             self.payload.read = Some((path, root));
                         }

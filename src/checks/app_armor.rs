@@ -9,8 +9,8 @@
 
 use super::pod::{PodView, profile_problem, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::value::Value;
 use crate::violation::Violation;
-use serde_json::Value;
 
 const CONTROL: &str = "AppArmor";
 const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
@@ -38,7 +38,7 @@ fn app_armor_profile_1_0(pod: &PodView<'_>) -> Vec<Violation> {
             let actual = match value {
                 Value::Null => continue,
                 Value::String(profile) if allowed_annotation(profile) => continue,
-                Value::String(profile) => serde_json::json!(profile).to_string(),
+                Value::String(_) => value.to_string(),
                 other => wrong_type(other, "a string"),
             };
             violations.push(Violation::pod(

@@ -5,8 +5,8 @@
 
 use super::pod::{PodView, present, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::value::Value;
 use crate::violation::Violation;
-use serde_json::Value;
 
 const CONTROL: &str = "Capabilities";
 pub(super) const ID: &str = "capabilities_baseline";
@@ -54,8 +54,8 @@ fn capabilities_baseline_1_0(pod: &PodView<'_>) -> Vec<Violation> {
             Some(Value::Array(added)) => {
                 for (index, capability) in added.iter().enumerate() {
                     let actual = match capability {
-                        Value::String(name) if ALLOWED.contains(&name.as_str()) => continue,
-                        Value::String(name) => name.clone(),
+                        Value::String(name) if ALLOWED.contains(&name.as_ref()) => continue,
+                        Value::String(name) => name.to_string(),
                         other => wrong_type(other, "a string"),
                     };
                     violations.push(container.violation(

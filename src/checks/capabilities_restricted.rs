@@ -10,8 +10,8 @@
 use super::capabilities_baseline;
 use super::pod::{ContainerView, PodView, present, show_list, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::value::Value;
 use crate::violation::Violation;
-use serde_json::Value;
 
 const CONTROL: &str = "Capabilities";
 
@@ -73,7 +73,7 @@ fn check_container(container: &ContainerView<'_>, violations: &mut Vec<Violation
             for (index, capability) in added.iter().enumerate() {
                 let actual = match capability {
                     Value::String(name) if name == "NET_BIND_SERVICE" => continue,
-                    Value::String(name) => name.clone(),
+                    Value::String(name) => name.to_string(),
                     other => wrong_type(other, "a string"),
                 };
                 violations.push(container.violation(

@@ -4,8 +4,8 @@
 
 use super::pod::PodView;
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::value::Value;
 use crate::violation::Violation;
-use serde_json::Value;
 
 const CONTROL: &str = "HostPath Volumes";
 pub(super) const ID: &str = "hostPathVolumes";

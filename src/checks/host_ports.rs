@@ -3,8 +3,8 @@
 
 use super::pod::{PodView, present, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::value::Value;
 use crate::violation::Violation;
-use serde_json::Value;
 
 const CONTROL: &str = "Host Ports";
 

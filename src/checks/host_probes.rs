@@ -8,8 +8,8 @@
 
 use super::pod::{ContainerView, PodView, must_be_empty};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::value::Value;
 use crate::violation::Violation;
-use serde_json::Value;
 
 const CONTROL: &str = "Host Probes / Lifecycle Hooks";
 

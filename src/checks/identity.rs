@@ -10,8 +10,8 @@
 
 use super::capabilities_restricted::with_case_hint;
 use super::pod::{PodView, present, show_list, wrong_type};
+use crate::value::{Map, Value};
 use crate::violation::{Violation, sort_and_dedup};
-use serde_json::{Map, Value};
 
 /// The `control` of every fixed-identity violation.
 pub const IDENTITY_CONTROL: &str = "Fixed Identity";
@@ -27,7 +27,7 @@ pub fn check_identity(
     run_as_user: Option<i64>,
     run_as_group: Option<i64>,
     strict_capabilities: bool,
-    spec: &Map<String, Value>,
+    spec: &Map,
     spec_path: &str,
 ) -> Vec<Violation> {
     let pod = PodView::new(spec, None, spec_path, "");
@@ -103,14 +103,15 @@ fn other_id(value: Option<&Value>, wanted: i64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::value::from_json;
+    use serde_json::{Value, json};
 
     fn identity(spec: &Value, strict: bool) -> Vec<Violation> {
         check_identity(
             Some(65534),
             Some(65534),
             strict,
-            spec.as_object().unwrap(),
+            from_json(spec).as_object().unwrap(),
             "spec.template.spec",
         )
     }
@@ -136,7 +137,16 @@ mod tests {
         );
         assert!(found.iter().all(|v| v.control == IDENTITY_CONTROL));
         // Nothing configured, nothing checked.
-        assert!(check_identity(None, None, false, failing.as_object().unwrap(), "spec").is_empty());
+        assert!(
+            check_identity(
+                None,
+                None,
+                false,
+                from_json(&failing).as_object().unwrap(),
+                "spec"
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -52,9 +52,9 @@ mod tests;
 pub use identity::{IDENTITY_CONTROL, check_identity};
 pub use pod::PodView;
 
+use crate::value::Map;
 use crate::violation::{Violation, sort_and_dedup};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
 use std::fmt;
 use std::str::FromStr;
 
@@ -345,8 +345,8 @@ pub fn applicable_check_ids(level: PssLevel, version: PssVersion) -> Vec<&'stati
 pub fn check_pod(
     level: PssLevel,
     version: PssVersion,
-    metadata: Option<&Map<String, Value>>,
-    spec: &Map<String, Value>,
+    metadata: Option<&Map>,
+    spec: &Map,
     spec_path: &str,
     metadata_path: &str,
 ) -> Vec<Violation> {

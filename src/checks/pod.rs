@@ -13,15 +13,15 @@
 //! set). List entries that are not objects (a container given as a string)
 //! hold nothing to check and are skipped.
 
+use crate::value::{Map, Value};
 use crate::violation::Violation;
-use serde_json::{Map, Value};
 
 /// A pod spec (a `PodSpec`, or a Knative `RevisionSpec` that inlines one)
 /// with its template metadata and where both sit in the admitted object.
 #[derive(Debug)]
 pub struct PodView<'a> {
-    pub spec: &'a Map<String, Value>,
-    pub metadata: Option<&'a Map<String, Value>>,
+    pub spec: &'a Map<'a>,
+    pub metadata: Option<&'a Map<'a>>,
     /// e.g. `spec` for a Pod, `spec.template.spec` for a Deployment.
     pub spec_path: &'a str,
     /// e.g. `metadata` for a Pod, `spec.template.metadata` for a Deployment.
@@ -40,15 +40,15 @@ pub struct ContainerView<'a> {
     index: usize,
     /// The `name` field when it is a string.
     pub name: Option<&'a str>,
-    pub fields: &'a Map<String, Value>,
+    pub fields: &'a Map<'a>,
     /// The `securityContext` when it is an object: nearly every check reads it.
-    security_context: Option<&'a Map<String, Value>>,
+    security_context: Option<&'a Map<'a>>,
 }
 
 impl<'a> PodView<'a> {
     pub fn new(
-        spec: &'a Map<String, Value>,
-        metadata: Option<&'a Map<String, Value>>,
+        spec: &'a Map<'a>,
+        metadata: Option<&'a Map<'a>>,
         spec_path: &'a str,
         metadata_path: &'a str,
     ) -> PodView<'a> {
@@ -64,7 +64,7 @@ impl<'a> PodView<'a> {
     }
 
     /// A spec field, `None` when absent or `null`.
-    pub fn spec_field(&self, key: &str) -> Option<&'a Value> {
+    pub fn spec_field(&self, key: &str) -> Option<&'a Value<'a>> {
         present(self.spec.get(key))
     }
 
@@ -74,12 +74,12 @@ impl<'a> PodView<'a> {
     }
 
     /// `spec.securityContext` when it is an object.
-    pub fn security_context(&self) -> Option<&'a Map<String, Value>> {
+    pub fn security_context(&self) -> Option<&'a Map<'a>> {
         self.spec_field("securityContext")?.as_object()
     }
 
     /// A field of `spec.securityContext`, `None` when absent or `null`.
-    pub fn security_context_field(&self, key: &str) -> Option<&'a Value> {
+    pub fn security_context_field(&self, key: &str) -> Option<&'a Value<'a>> {
         present(self.security_context()?.get(key))
     }
 
@@ -113,7 +113,7 @@ impl<'a> PodView<'a> {
     }
 
     /// The volumes that are objects, with their indices.
-    pub fn volumes(&self) -> Vec<(usize, &'a Map<String, Value>)> {
+    pub fn volumes(&self) -> Vec<(usize, &'a Map<'a>)> {
         match self.spec_field("volumes") {
             Some(Value::Array(items)) => items
                 .iter()
@@ -125,7 +125,7 @@ impl<'a> PodView<'a> {
     }
 
     /// `metadata.annotations` when it is an object.
-    pub fn annotations(&self) -> Option<&'a Map<String, Value>> {
+    pub fn annotations(&self) -> Option<&'a Map<'a>> {
         self.metadata?.get("annotations")?.as_object()
     }
 
@@ -174,17 +174,17 @@ impl<'a> ContainerView<'a> {
     }
 
     /// A container field, `None` when absent or `null`.
-    pub fn field(&self, key: &str) -> Option<&'a Value> {
+    pub fn field(&self, key: &str) -> Option<&'a Value<'a>> {
         present(self.fields.get(key))
     }
 
     /// The container's `securityContext` when it is an object.
-    pub fn security_context(&self) -> Option<&'a Map<String, Value>> {
+    pub fn security_context(&self) -> Option<&'a Map<'a>> {
         self.security_context
     }
 
     /// A field of the container's `securityContext`, `None` when absent or `null`.
-    pub fn security_context_field(&self, key: &str) -> Option<&'a Value> {
+    pub fn security_context_field(&self, key: &str) -> Option<&'a Value<'a>> {
         present(self.security_context()?.get(key))
     }
 
@@ -205,7 +205,7 @@ impl<'a> ContainerView<'a> {
 /// `RuntimeDefault` and `Localhost`: the offending field (relative to the
 /// securityContext) and what it holds.
 pub fn profile_problem(
-    security_context: Option<&Map<String, Value>>,
+    security_context: Option<&Map>,
     key: &'static str,
 ) -> Option<(String, String)> {
     let profile = present(security_context?.get(key))?;
@@ -216,7 +216,7 @@ pub fn profile_problem(
         Some(Value::String(kind)) if kind == "RuntimeDefault" || kind == "Localhost" => {
             return None;
         }
-        Some(Value::String(kind)) => kind.clone(),
+        Some(Value::String(kind)) => kind.to_string(),
         Some(other) => wrong_type(other, "a string"),
         None => "unset".to_owned(),
     };
@@ -224,7 +224,7 @@ pub fn profile_problem(
 }
 
 /// `value` unless it is absent or `null`.
-pub fn present(value: Option<&Value>) -> Option<&Value> {
+pub fn present<'v, 'a>(value: Option<&'v Value<'a>>) -> Option<&'v Value<'a>> {
     value.filter(|value| !value.is_null())
 }
 
@@ -267,7 +267,7 @@ pub fn must_not_be_true(value: Option<&Value>) -> Option<String> {
 pub fn must_be_empty(value: Option<&Value>) -> Option<String> {
     match present(value)? {
         Value::String(text) if text.is_empty() => None,
-        Value::String(text) => Some(text.clone()),
+        Value::String(text) => Some(text.to_string()),
         other => Some(wrong_type(other, "a string")),
     }
 }
@@ -278,7 +278,7 @@ pub fn show_list(items: &[Value]) -> String {
     let shown: Vec<String> = items
         .iter()
         .map(|item| match item {
-            Value::String(text) => text.clone(),
+            Value::String(text) => text.to_string(),
             other => other.to_string(),
         })
         .collect();

@@ -7,8 +7,8 @@
 
 use super::pod::{ContainerView, PodView, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::value::Value;
 use crate::violation::Violation;
-use serde_json::Value;
 
 const CONTROL: &str = "/proc Mount Type";
 const BASELINE_ID: &str = "procMount";
@@ -58,7 +58,7 @@ fn proc_mount(pod: &PodView<'_>, expected: &str) -> Vec<Violation> {
 fn problem(container: &ContainerView<'_>) -> Option<String> {
     match container.security_context_field("procMount")? {
         Value::String(kind) if kind == "Default" => None,
-        Value::String(kind) => Some(kind.clone()),
+        Value::String(kind) => Some(kind.to_string()),
         other => Some(wrong_type(other, "a string")),
     }
 }

@@ -8,8 +8,8 @@
 use super::host_path_volumes;
 use super::pod::{PodView, one_of};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::value::Value;
 use crate::violation::Violation;
-use serde_json::Value;
 
 const CONTROL: &str = "Volume Types";
 
@@ -44,14 +44,14 @@ fn restricted_volumes_1_0(pod: &PodView<'_>) -> Vec<Violation> {
             // source (the API server refuses volumes with two sources).
             if ALLOWED
                 .iter()
-                .any(|source| volume.get(*source).is_some_and(Value::is_object))
+                .any(|source| volume.get(source).is_some_and(Value::is_object))
             {
                 return None;
             }
             let mut sources: Vec<&str> = volume
                 .iter()
-                .filter(|(key, value)| key.as_str() != "name" && !value.is_null())
-                .map(|(key, _)| key.as_str())
+                .filter(|(key, value)| *key != "name" && !value.is_null())
+                .map(|(key, _)| key)
                 .collect();
             sources.sort_unstable();
             let kind = if sources.is_empty() {

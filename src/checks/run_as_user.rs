@@ -4,8 +4,8 @@
 
 use super::pod::{PodView, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::value::Value;
 use crate::violation::Violation;
-use serde_json::Value;
 
 const CONTROL: &str = "Running as Non-root user";
 const EXPECTED: &str = "a non-zero UID or unset";

@@ -4,8 +4,8 @@
 
 use super::pod::{PodView, must_be_empty, present, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::value::{Map, Value};
 use crate::violation::Violation;
-use serde_json::{Map, Value};
 
 const CONTROL: &str = "SELinux";
 
@@ -61,10 +61,7 @@ fn se_linux_options(pod: &PodView<'_>, types: &[&str]) -> Vec<Violation> {
 
 /// (field relative to the securityContext, expected, actual) for each
 /// offending part of `seLinuxOptions`.
-fn problems(
-    security_context: Option<&Map<String, Value>>,
-    types: &[&str],
-) -> Vec<(&'static str, String, String)> {
+fn problems(security_context: Option<&Map>, types: &[&str]) -> Vec<(&'static str, String, String)> {
     let Some(options) = security_context.and_then(|context| present(context.get("seLinuxOptions")))
     else {
         return Vec::new();
@@ -79,8 +76,8 @@ fn problems(
     let mut found = Vec::new();
     let type_actual = match present(options.get("type")) {
         None => None,
-        Some(Value::String(kind)) if kind.is_empty() || types.contains(&kind.as_str()) => None,
-        Some(Value::String(kind)) => Some(kind.clone()),
+        Some(Value::String(kind)) if kind.is_empty() || types.contains(&kind.as_ref()) => None,
+        Some(Value::String(kind)) => Some(kind.to_string()),
         Some(other) => Some(wrong_type(other, "a string")),
     };
     if let Some(actual) = type_actual {

@@ -11,8 +11,8 @@
 
 use super::pod::{PodView, profile_problem, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::value::Value;
 use crate::violation::Violation;
-use serde_json::Value;
 
 const CONTROL: &str = "Seccomp";
 pub(super) const ID: &str = "seccompProfile_baseline";

@@ -5,8 +5,8 @@
 
 use super::pod::{PodView, present, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::value::Value;
 use crate::violation::Violation;
-use serde_json::Value;
 
 const CONTROL: &str = "Sysctls";
 
@@ -78,9 +78,9 @@ fn sysctls(pod: &PodView<'_>, safe: &[&str]) -> Vec<Violation> {
                 let (field, actual) = match entry {
                     // A missing name decodes to "", which is not safe.
                     Value::Object(sysctl) => match present(sysctl.get("name")) {
-                        Some(Value::String(name)) if safe.contains(&name.as_str()) => return None,
+                        Some(Value::String(name)) if safe.contains(&name.as_ref()) => return None,
                         Some(Value::String(name)) => {
-                            (format!("sysctls[{index}].name"), name.clone())
+                            (format!("sysctls[{index}].name"), name.to_string())
                         }
                         Some(other) => (
                             format!("sysctls[{index}].name"),

@@ -2,7 +2,8 @@
 //! checks run at which level and version, and the overrides between them.
 
 use super::*;
-use serde_json::json;
+use crate::value::from_json;
+use serde_json::{Value, json};
 
 /// A pod spec that meets restricted at every version: one container with
 /// the securityContext restricted asks for, the pod running as non-root
@@ -25,7 +26,7 @@ pub(super) fn at(level: PssLevel, version: PssVersion, spec: &Value) -> Vec<Viol
         level,
         version,
         None,
-        spec.as_object().expect("a spec object"),
+        from_json(spec).as_object().expect("a spec object"),
         "spec",
         "metadata",
     )
@@ -40,8 +41,8 @@ pub(super) fn with_metadata(
     check_pod(
         level,
         version,
-        metadata.as_object(),
-        spec.as_object().expect("a spec object"),
+        from_json(metadata).as_object(),
+        from_json(spec).as_object().expect("a spec object"),
         "spec",
         "metadata",
     )
@@ -254,8 +255,8 @@ fn a_deployment_template_gets_template_paths() {
     let found = check_pod(
         PssLevel::Baseline,
         PssVersion::LATEST,
-        metadata.as_object(),
-        spec.as_object().unwrap(),
+        from_json(&metadata).as_object(),
+        from_json(&spec).as_object().unwrap(),
         "spec.template.spec",
         "spec.template.metadata",
     );
@@ -277,7 +278,7 @@ fn a_knative_revision_spec_is_read_like_a_pod_spec() {
         PssLevel::Restricted,
         PssVersion::LATEST,
         None,
-        spec.as_object().unwrap(),
+        from_json(&spec).as_object().unwrap(),
         "spec.template.spec",
         "spec.template.metadata",
     );
@@ -363,7 +364,13 @@ fn no_json_makes_a_check_panic() {
                     }
                 }
             }
-            let _ = check_identity(Some(1), Some(1), true, spec.as_object().unwrap(), "spec");
+            let _ = check_identity(
+                Some(1),
+                Some(1),
+                true,
+                from_json(spec).as_object().unwrap(),
+                "spec",
+            );
         }
     }
 }

@@ -4,8 +4,8 @@
 
 use super::pod::{PodView, must_not_be_true};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::value::Map;
 use crate::violation::Violation;
-use serde_json::{Map, Value};
 
 const CONTROL: &str = "HostProcess";
 const FIELD: &str = "securityContext.windowsOptions.hostProcess";
@@ -33,7 +33,7 @@ fn windows_host_process_1_0(pod: &PodView<'_>) -> Vec<Violation> {
     violations
 }
 
-fn host_process(security_context: Option<&Map<String, Value>>) -> Option<String> {
+fn host_process(security_context: Option<&Map>) -> Option<String> {
     let options = security_context?.get("windowsOptions")?.as_object()?;
     must_not_be_true(options.get("hostProcess"))
 }

@@ -1,0 +1,559 @@
+//! The JSON values the policy keeps of a pod template, borrowed from the
+//! request text.
+//!
+//! A securityContext has a handful of fields and a container a few kept
+//! ones, so an object is a short list of its fields in the order they came:
+//! one allocation, looked up by a scan, where a tree map allocates a node
+//! per object and a string per key. Strings and keys point into the request
+//! and are copied only when they hold escapes. The API follows
+//! `serde_json::Value`, so a rule reads the same either way.
+
+use crate::json::write_string;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Value<'a> {
+    #[default]
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(Cow<'a, str>),
+    Array(Vec<Value<'a>>),
+    Object(Map<'a>),
+}
+
+/// A JSON number as serde_json reads it: a whole number that fits 64 bits
+/// stays whole (non-negative ones unsigned), anything else is a float.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Number {
+    Unsigned(u64),
+    Negative(i64),
+    Float(f64),
+}
+
+impl Number {
+    pub fn as_i64(self) -> Option<i64> {
+        match self {
+            Number::Unsigned(number) => i64::try_from(number).ok(),
+            Number::Negative(number) => Some(number),
+            Number::Float(_) => None,
+        }
+    }
+
+    pub fn as_u64(self) -> Option<u64> {
+        match self {
+            Number::Unsigned(number) => Some(number),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Number::Unsigned(number) => number as f64,
+            Number::Negative(number) => number as f64,
+            Number::Float(number) => number,
+        }
+    }
+}
+
+impl From<i64> for Number {
+    fn from(number: i64) -> Number {
+        match u64::try_from(number) {
+            Ok(unsigned) => Number::Unsigned(unsigned),
+            Err(_) => Number::Negative(number),
+        }
+    }
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Number::Unsigned(number) => write!(formatter, "{number}"),
+            Number::Negative(number) => write!(formatter, "{number}"),
+            // serde_json's own float text, so a value comes back as it would
+            // through serde_json (JSON has no NaN or infinity).
+            Number::Float(number) => match serde_json::Number::from_f64(number) {
+                Some(number) => write!(formatter, "{number}"),
+                None => formatter.write_str("null"),
+            },
+        }
+    }
+}
+
+/// The fields of a JSON object, in the order they came. A repeated key keeps
+/// its first place and its last value, as serde_json and Go's decoder do.
+#[derive(Clone, Debug, Default)]
+pub struct Map<'a>(Vec<(Cow<'a, str>, Value<'a>)>);
+
+impl<'a> Map<'a> {
+    pub fn new() -> Map<'a> {
+        Map(Vec::new())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
+        self.0
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value<'a>> {
+        self.0
+            .iter_mut()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Sets `key`, returning the value it replaces.
+    pub fn insert(&mut self, key: impl Into<Cow<'a, str>>, value: Value<'a>) -> Option<Value<'a>> {
+        let key = key.into();
+        match self.get_mut(&key) {
+            Some(slot) => Some(std::mem::replace(slot, value)),
+            None => {
+                self.0.push((key, value));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Value<'a>> {
+        let index = self.0.iter().position(|(name, _)| name == key)?;
+        Some(self.0.remove(index).1)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value<'a>)> {
+        self.0.iter().map(|(key, value)| (key.as_ref(), value))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(key, _)| key.as_ref())
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Value<'a>> {
+        self.0.iter().map(|(_, value)| value)
+    }
+}
+
+impl<'m, 'a> IntoIterator for &'m Map<'a> {
+    type Item = (&'m str, &'m Value<'a>);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'m, (Cow<'a, str>, Value<'a>)>,
+        fn(&'m (Cow<'a, str>, Value<'a>)) -> (&'m str, &'m Value<'a>),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(key, value)| (key.as_ref(), value))
+    }
+}
+
+/// Objects are equal when they have the same fields, in any order.
+impl PartialEq for Map<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .all(|(key, value)| other.get(key) == Some(value))
+    }
+}
+
+impl<'a> Value<'a> {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(value) => Some(*value),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Number(number) => number.as_i64(),
+            _ => None,
+        }
+    }
+
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Number(number) => number.as_u64(),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(number) => Some(number.as_f64()),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&Vec<Value<'a>>> {
+        match self {
+            Value::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_array_mut(&mut self) -> Option<&mut Vec<Value<'a>>> {
+        match self {
+            Value::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&Map<'a>> {
+        match self {
+            Value::Object(fields) => Some(fields),
+            _ => None,
+        }
+    }
+
+    pub fn as_object_mut(&mut self) -> Option<&mut Map<'a>> {
+        match self {
+            Value::Object(fields) => Some(fields),
+            _ => None,
+        }
+    }
+
+    pub fn is_object(&self) -> bool {
+        matches!(self, Value::Object(_))
+    }
+
+    /// A short description for a message: the value itself when it is
+    /// small, its type otherwise.
+    pub fn describe(&self) -> String {
+        match self {
+            Value::Null | Value::Bool(_) | Value::Number(_) => self.to_string(),
+            Value::String(text) if text.len() <= 40 => format!("\"{text}\""),
+            Value::String(_) => "a long string".to_string(),
+            Value::Array(_) => "a list".to_string(),
+            Value::Object(_) => "an object".to_string(),
+        }
+    }
+
+    /// A field of an object; `None` for anything else.
+    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
+        self.as_object()?.get(key)
+    }
+
+    /// The value at a path of keys, e.g. `["metadata", "annotations"]`.
+    pub fn at(&self, path: &[&str]) -> Option<&Value<'a>> {
+        path.iter().try_fold(self, |value, key| value.get(key))
+    }
+
+    /// The value, leaving `null` in its place.
+    pub fn take(&mut self) -> Value<'a> {
+        std::mem::take(self)
+    }
+
+    /// How many levels of objects and lists the value nests.
+    pub fn levels(&self) -> usize {
+        match self {
+            Value::Array(items) => 1 + items.iter().map(Value::levels).max().unwrap_or(0),
+            Value::Object(fields) => 1 + fields.values().map(Value::levels).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+}
+
+impl PartialEq<str> for Value<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == Some(other)
+    }
+}
+
+impl PartialEq<&str> for Value<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == Some(*other)
+    }
+}
+
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(text: &'a str) -> Value<'a> {
+        Value::String(Cow::Borrowed(text))
+    }
+}
+
+impl From<i64> for Value<'_> {
+    fn from(number: i64) -> Self {
+        Value::Number(Number::from(number))
+    }
+}
+
+impl From<u64> for Value<'_> {
+    fn from(number: u64) -> Self {
+        Value::Number(Number::Unsigned(number))
+    }
+}
+
+impl From<f64> for Value<'_> {
+    fn from(number: f64) -> Self {
+        Value::Number(Number::Float(number))
+    }
+}
+
+impl From<bool> for Value<'_> {
+    fn from(value: bool) -> Self {
+        Value::Bool(value)
+    }
+}
+
+/// `value["key"]`: the field, or `null` when there is none (as serde_json).
+impl<'a> std::ops::Index<&str> for Value<'a> {
+    type Output = Value<'a>;
+
+    fn index(&self, key: &str) -> &Value<'a> {
+        self.get(key).unwrap_or(&Value::Null)
+    }
+}
+
+/// `value[index]`: the item, or `null` when there is none.
+impl<'a> std::ops::Index<usize> for Value<'a> {
+    type Output = Value<'a>;
+
+    fn index(&self, index: usize) -> &Value<'a> {
+        self.as_array()
+            .and_then(|items| items.get(index))
+            .unwrap_or(&Value::Null)
+    }
+}
+
+impl<'a> std::ops::Index<&str> for Map<'a> {
+    type Output = Value<'a>;
+
+    fn index(&self, key: &str) -> &Value<'a> {
+        self.get(key).unwrap_or(&Value::Null)
+    }
+}
+
+/// Tests compare what the policy read with objects written with `json!`.
+#[cfg(test)]
+impl PartialEq<serde_json::Value> for Value<'_> {
+    fn eq(&self, other: &serde_json::Value) -> bool {
+        serde_json::from_str::<serde_json::Value>(&self.to_string())
+            .ok()
+            .as_ref()
+            == Some(other)
+    }
+}
+
+/// Compact JSON, as `serde_json::to_string` writes it (fields in their order).
+impl fmt::Display for Value<'_> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        write_value(&mut out, self);
+        formatter.write_str(&out)
+    }
+}
+
+/// An object as compact JSON text.
+pub fn object_text(fields: &Map) -> String {
+    let mut out = String::with_capacity(128);
+    write_object(&mut out, fields);
+    out
+}
+
+fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(Number::Unsigned(number)) => push_number(out, *number, false),
+        Value::Number(Number::Negative(number)) => {
+            push_number(out, number.unsigned_abs(), true);
+        }
+        Value::Number(number) => out.push_str(&number.to_string()),
+        Value::String(text) => write_string(out, text),
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(fields) => write_object(out, fields),
+    }
+}
+
+fn write_object(out: &mut String, fields: &Map) {
+    out.push('{');
+    for (index, (key, item)) in fields.iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        write_string(out, key);
+        out.push(':');
+        write_value(out, item);
+    }
+    out.push('}');
+}
+
+/// A whole number in decimal, without the formatting machinery.
+fn push_number(out: &mut String, mut number: u64, negative: bool) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (number % 10) as u8;
+        number /= 10;
+        if number == 0 {
+            break;
+        }
+    }
+    if negative {
+        out.push('-');
+    }
+    out.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
+}
+
+/// Reads any JSON value, borrowing its strings from the text where it can.
+impl<'de> Deserialize<'de> for Value<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Value<'de>, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value<'de>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, value: bool) -> Result<Value<'de>, E> {
+        Ok(Value::Bool(value))
+    }
+    fn visit_i64<E>(self, value: i64) -> Result<Value<'de>, E> {
+        Ok(Value::from(value))
+    }
+    fn visit_u64<E>(self, value: u64) -> Result<Value<'de>, E> {
+        Ok(Value::Number(Number::Unsigned(value)))
+    }
+    fn visit_f64<E>(self, value: f64) -> Result<Value<'de>, E> {
+        Ok(Value::Number(Number::Float(value)))
+    }
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Borrowed(value)))
+    }
+    fn visit_str<E>(self, value: &str) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Owned(value.to_owned())))
+    }
+    fn visit_string<E>(self, value: String) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Owned(value)))
+    }
+    fn visit_unit<E>(self) -> Result<Value<'de>, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value<'de>, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value<'de>, D::Error> {
+        Value::deserialize(deserializer)
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Value<'de>, S::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Value<'de>, M::Error> {
+        let mut fields = Map::new();
+        while let Some(crate::json::Key(key)) = map.next_key()? {
+            let value = map.next_value()?;
+            fields.insert(key, value);
+        }
+        Ok(Value::Object(fields))
+    }
+}
+
+/// Reads a whole JSON text (tests build objects with `serde_json::json!`).
+#[cfg(test)]
+pub fn parse(text: &str) -> Value<'_> {
+    serde_json::from_str(text).expect("valid JSON")
+}
+
+/// A test object written with `json!`, as the policy would read it.
+#[cfg(test)]
+pub fn from_json(value: &serde_json::Value) -> Value<'static> {
+    parse(Box::leak(value.to_string().into_boxed_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_borrows_and_writes_back_as_serde_json_does() {
+        let text = r#"{"b":1,"a":[true,null,-3,2.5,"x\"y"],"c":{"d":{}},"e":18446744073709551615}"#;
+        let value = parse(text);
+        assert_eq!(value.to_string(), text);
+        assert!(matches!(
+            value.get("a").and_then(|a| a.as_array()).map(|a| &a[4]),
+            Some(Value::String(Cow::Owned(_)))
+        ));
+        assert!(matches!(
+            value.at(&["c", "d"]),
+            Some(Value::Object(fields)) if fields.is_empty()
+        ));
+        assert_eq!(value.get("b").and_then(Value::as_i64), Some(1));
+        assert_eq!(value.get("e").and_then(Value::as_i64), None);
+        assert_eq!(value.levels(), 3);
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_place_and_its_last_value() {
+        let value = parse(r#"{"a":1,"b":2,"a":3}"#);
+        assert_eq!(value.to_string(), r#"{"a":3,"b":2}"#);
+    }
+
+    #[test]
+    fn objects_compare_without_order_and_numbers_by_kind() {
+        assert_eq!(parse(r#"{"a":1,"b":[2]}"#), parse(r#"{"b":[2],"a":1}"#));
+        assert_ne!(parse(r#"{"a":1}"#), parse(r#"{"a":1.0}"#));
+        assert_ne!(parse(r#"{"a":1}"#), parse(r#"{"a":1,"b":null}"#));
+    }
+
+    #[test]
+    fn numbers_write_as_serde_json_writes_them() {
+        for text in [
+            "0",
+            "-1",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "1.5",
+            "1e300",
+            "0.1",
+        ] {
+            let serde: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(parse(text).to_string(), serde.to_string(), "{text}");
+        }
+    }
+}
