@@ -48,19 +48,13 @@ pub fn evaluate(payload_bytes: &[u8]) -> Response {
         carriers::carrier(group, kind).map(|carrier| carrier.template_path)
     });
     let (payload, template) = match fused {
-        Some((payload, template, object_text)) => {
-            let object = match object_text {
-                Some(text) => ObjectText::Read(text),
-                None => ObjectText::InPayload(payload_bytes),
-            };
-            (payload, Some((template.unwrap_or_default(), object)))
-        }
+        Some((payload, template)) => (payload, Some(template.unwrap_or_default())),
         None => match request::parse(payload_bytes) {
             Ok(payload) => (payload, None),
             Err(message) => return Response::reject(message),
         },
     };
-    let settings_text = payload.settings.map_or("{}", RawValue::get);
+    let settings_text = payload.settings.unwrap_or("{}");
     LAST_SETTINGS.with(|cache| {
         let mut cache = cache.borrow_mut();
         let cached = cache.as_ref().filter(|(text, _)| text == settings_text);
@@ -79,28 +73,6 @@ pub fn evaluate(payload_bytes: &[u8]) -> Response {
     })
 }
 
-/// Where the admitted object's text is: read with the request, or still to
-/// be found in the payload (when its template was read on the way), which
-/// is done only when a changed copy must be written.
-#[derive(Clone, Copy)]
-enum ObjectText<'a> {
-    Read(&'a str),
-    InPayload(&'a [u8]),
-}
-
-impl<'a> ObjectText<'a> {
-    fn get(self) -> Result<&'a str, String> {
-        match self {
-            ObjectText::Read(text) => Ok(text),
-            ObjectText::InPayload(payload) => request::parse(payload)?
-                .request
-                .object
-                .map(RawValue::get)
-                .ok_or_else(|| "the object cannot be read".to_string()),
-        }
-    }
-}
-
 thread_local! {
     /// The settings of the previous request: a policy instance always gets
     /// the same settings, so they are read once, not per request.
@@ -110,12 +82,8 @@ thread_local! {
 
 /// Decides, for one request, what to default and what to check, and does
 /// it. `template` is the object's pod template when it was read with the
-/// request, and where the object's text is.
-fn admit(
-    settings: &Settings,
-    request: &Request,
-    template: Option<(PodTemplate, ObjectText)>,
-) -> Response {
+/// request.
+fn admit(settings: &Settings, request: &Request, template: Option<PodTemplate>) -> Response {
     let Some(carrier) = carriers::carrier(&request.kind.group, &request.kind.kind) else {
         return Response::accept();
     };
@@ -131,12 +99,8 @@ fn admit(
     {
         return Response::accept();
     }
-    let (object, template) = match template {
-        Some((template, object)) => (object, Some(template)),
-        None => match request.object.filter(|object| !json::is_null(object)) {
-            Some(object) => (ObjectText::Read(object.get()), None),
-            None => return Response::accept(),
-        },
+    let Some(object) = request.object else {
+        return Response::accept();
     };
     let plan = match plan(carrier, request) {
         Ok(Some(plan)) => plan,
@@ -145,7 +109,7 @@ fn admit(
     };
     let template = match template {
         Some(template) => Ok(template),
-        None => object.get().and_then(|text| read_template(carrier, text)),
+        None => read_template(carrier, object),
     };
     match template
         .and_then(|template| default_and_check(carrier, settings, object, template, &plan))
@@ -177,9 +141,8 @@ fn plan(carrier: &Carrier, request: &Request) -> Result<Option<Plan>, String> {
                     unless_made_by_a_controller: false,
                 }));
             };
-            let template: Value = read_template_as(carrier, object.get(), "the object")?;
-            let old_template: Value =
-                read_template_as(carrier, old_object.get(), "the old object")?;
+            let template: Value = read_template_as(carrier, object, "the object")?;
+            let old_template: Value = read_template_as(carrier, old_object, "the old object")?;
             if carrier.immutable {
                 // A pod's spec can barely change; as Pod Security Admission
                 // does, only an update that changes what runs is checked.
@@ -286,14 +249,11 @@ fn significant_pod_update(template: &Value, old_template: &Value) -> bool {
 }
 
 /// The names of the ephemeral containers the pod had before this request.
-fn ephemeral_names(
-    carrier: &Carrier,
-    old_object: Option<&RawValue>,
-) -> Result<Vec<String>, String> {
+fn ephemeral_names(carrier: &Carrier, old_object: Option<&str>) -> Result<Vec<String>, String> {
     let Some(old_object) = old_object else {
         return Ok(Vec::new());
     };
-    let template = read_template(carrier, old_object.get())?;
+    let template = read_template(carrier, old_object)?;
     let list = template
         .spec()
         .and_then(|spec| spec.get(ContainerList::EphemeralContainers.field()))
@@ -330,7 +290,7 @@ struct Defaulting {
 fn default_and_check(
     carrier: &Carrier,
     settings: &Settings,
-    object: ObjectText,
+    object: &str,
     mut template: PodTemplate,
     plan: &Plan,
 ) -> Result<Response, String> {
@@ -410,7 +370,7 @@ fn security_context_of<'a>(fields: &Map<'a>, path: &str) -> Result<Option<Map<'a
 fn default_pod_spec(
     carrier: &Carrier,
     settings: &Settings,
-    object: ObjectText,
+    object: &str,
     template: &mut PodTemplate,
     plan: &Plan,
     mutates: bool,
@@ -516,8 +476,8 @@ fn default_pod_spec(
                         splicer.add_field_after(anchor, "securityContext", text)
                     }
                     (None, None) => {
-                        let container = container_raw(carrier, object.get()?, list, index)?;
-                        splicer.add_field(container, "securityContext", text)
+                        let container = container_raw(carrier, object, list, index)?;
+                        splicer.add_field(container.get(), "securityContext", text)
                     }
                 }
             }
@@ -539,7 +499,7 @@ fn default_pod_spec(
         return Err(too_deep());
     }
     if !splicer.is_empty() {
-        let mutated = splicer.apply(object.get()?);
+        let mutated = splicer.apply(object);
         defaulting.mutated_object =
             Some(mutated.ok_or("the defaults could not be written into the object")?);
     }
@@ -613,8 +573,8 @@ fn in_pod_spec<'a, T: serde::Deserialize<'a>>(
 fn default_pod_identity(
     carrier: &Carrier,
     settings: &Settings,
-    object: ObjectText,
-    raw_security_context: Option<&RawValue>,
+    object: &str,
+    raw_security_context: Option<&str>,
     pod_security_context: &mut Option<Map>,
     splicer: &mut Splicer,
 ) -> Result<Option<Report>, String> {
@@ -631,9 +591,9 @@ fn default_pod_identity(
         Some(raw) => splicer.replace(raw, text),
         None => {
             // Only this rare edit needs the pod spec's own position.
-            let spec_raw = in_pod_spec::<&RawValue>(carrier, object.get()?, &[])
+            let spec_raw = in_pod_spec::<&RawValue>(carrier, object, &[])
                 .ok_or_else(|| format!("{} cannot be read", carrier.pod_spec_path()))?;
-            splicer.add_field(spec_raw, "securityContext", text);
+            splicer.add_field(spec_raw.get(), "securityContext", text);
         }
     }
     *pod_security_context = Some(security_context);
@@ -855,9 +815,9 @@ mod tests {
                 .contains("duplicate field `object`")
         );
         let create = payload.replace("UPDATE", "CREATE");
-        let (_, template, object_text) =
+        let (payload, template) =
             request::parse_with_template(create.as_bytes(), template_path).unwrap();
         assert!(template.unwrap().spec().is_some());
-        assert_eq!(object_text, Some(OBJECT));
+        assert_eq!(payload.request.object, Some(OBJECT));
     }
 }

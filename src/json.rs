@@ -10,8 +10,6 @@
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
-use serde_json::value::RawValue;
-use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -30,98 +28,6 @@ pub fn find<'de, T: Deserialize<'de>>(
     .deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(found)
-}
-
-/// How many levels of objects and lists a text nests, learnt while reading
-/// it: the host reads the policy's answer with a limit on nesting, so an
-/// object too deep must be refused rather than returned, and finding that
-/// out on the way costs nothing where another pass over the text would.
-#[derive(Debug, Default)]
-pub struct Deepest(Cell<usize>);
-
-impl Deepest {
-    /// Records a value at `depth` (the number of objects and lists around it)
-    /// that nests `levels` more.
-    pub fn record(&self, depth: usize, levels: usize) {
-        if depth + levels > self.0.get() {
-            self.0.set(depth + levels);
-        }
-    }
-
-    pub fn get(&self) -> usize {
-        self.0.get()
-    }
-}
-
-/// How many levels of objects and lists `value` nests.
-pub fn levels(value: &Value) -> usize {
-    match value {
-        Value::Array(items) => 1 + items.iter().map(levels).max().unwrap_or(0),
-        Value::Object(fields) => 1 + fields.values().map(levels).max().unwrap_or(0),
-        _ => 0,
-    }
-}
-
-/// Skips a value, as `IgnoredAny` does, recording how deep it nests.
-#[derive(Clone, Copy)]
-pub struct Skip<'d> {
-    /// The number of objects and lists around the value.
-    pub depth: usize,
-    pub deepest: &'d Deepest,
-}
-
-impl<'de> DeserializeSeed<'de> for Skip<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Skip<'_> {
-    type Value = ();
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
-        self.deepest.record(self.depth, 1);
-        let inner = Skip {
-            depth: self.depth + 1,
-            ..self
-        };
-        while seq.next_element_seed(inner)?.is_some() {}
-        Ok(())
-    }
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
-        self.deepest.record(self.depth, 1);
-        let inner = Skip {
-            depth: self.depth + 1,
-            ..self
-        };
-        while map.next_key::<IgnoredAny>()?.is_some() {
-            map.next_value_seed(inner)?;
-        }
-        Ok(())
-    }
 }
 
 struct PathSeed<'p, T> {
@@ -193,10 +99,6 @@ impl<'de> Deserialize<'de> for Key<'de> {
 }
 
 /// Whether a raw value is JSON `null` (an unset field, for Kubernetes).
-pub fn is_null(raw: &RawValue) -> bool {
-    raw.get() == "null"
-}
-
 /// `text` as a JSON string.
 pub fn write_string(out: &mut String, text: &str) {
     if text
@@ -234,19 +136,18 @@ impl Splicer {
     }
 
     /// Replaces `old` with `text`.
-    pub fn replace(&mut self, old: &RawValue, text: String) {
-        let start = address(old.get());
+    pub fn replace(&mut self, old: &str, text: String) {
+        let start = address(old);
         self.edits.push(Edit {
             start,
-            end: start + old.get().len(),
+            end: start + old.len(),
             text,
         });
     }
 
     /// Adds `"key":value` to the object `object` just before its closing
     /// brace.
-    pub fn add_field(&mut self, object: &RawValue, key: &str, value: String) {
-        let object_text = object.get();
+    pub fn add_field(&mut self, object_text: &str, key: &str, value: String) {
         let closing_brace = address(object_text) + object_text.len() - 1;
         let is_empty = object_text[1..object_text.len() - 1].trim().is_empty();
         let separator = if is_empty { "" } else { "," };
@@ -255,8 +156,8 @@ impl Splicer {
 
     /// Adds `,"key":value` right after `sibling`, a raw value of a field of
     /// the object that gets the new field.
-    pub fn add_field_after(&mut self, sibling: &RawValue, key: &str, value: String) {
-        let position = address(sibling.get()) + sibling.get().len();
+    pub fn add_field_after(&mut self, sibling: &str, key: &str, value: String) {
+        let position = address(sibling) + sibling.len();
         let mut field = String::with_capacity(key.len() + value.len() + 4);
         field.push_str(",\"");
         field.push_str(key);
@@ -292,77 +193,12 @@ impl Splicer {
     }
 }
 
-/// Where the value of the field whose key `key` (a slice of `text`, without
-/// its quotes) names starts in `text`. For valid JSON only: what lies
-/// between a key and its value is then known (quote, blanks, colon, blanks).
-pub fn value_start_after_key(text: &str, key: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut at = offset_in(text, key)? + key.len();
-    if *bytes.get(at)? != b'"' {
-        return None;
-    }
-    at = skip_blanks(bytes, at + 1);
-    if *bytes.get(at)? != b':' {
-        return None;
-    }
-    Some(skip_blanks(bytes, at + 1))
-}
-
-/// Where the value of the field before the one whose key `key` (a slice of
-/// `text`) names ends in `text` (valid JSON only: blanks, a comma, blanks
-/// lie between them).
-pub fn value_end_before_key(text: &str, key: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let quote = offset_in(text, key)?.checked_sub(1)?;
-    if *bytes.get(quote)? != b'"' {
-        return None;
-    }
-    let comma = quote
-        - bytes[..quote]
-            .iter()
-            .rev()
-            .take_while(|b| is_blank(**b))
-            .count()
-        - 1;
-    if *bytes.get(comma)? != b',' {
-        return None;
-    }
-    Some(
-        comma
-            - bytes[..comma]
-                .iter()
-                .rev()
-                .take_while(|b| is_blank(**b))
-                .count(),
-    )
-}
-
-fn is_blank(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
-}
-
-fn skip_blanks(bytes: &[u8], from: usize) -> usize {
-    from + bytes
-        .get(from..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|byte| is_blank(**byte))
-        .count()
-}
-
-/// Where `part` starts in `text`, when it is a slice of it.
-fn offset_in(text: &str, part: &str) -> Option<usize> {
-    let start = address(part).checked_sub(address(text))?;
-    (start + part.len() <= text.len()).then_some(start)
-}
-
-/// Where `text` starts in memory.
 fn address(text: &str) -> usize {
     text.as_ptr() as usize
 }
 
 /// How many levels of objects and lists JSON `text` nests, by a plain scan
-/// of the text: what [`Deepest`] must agree with.
+/// of the text: what the reader's count must agree with.
 #[cfg(test)]
 pub(crate) fn nesting(text: &str) -> usize {
     let (mut depth, mut deepest) = (0usize, 0usize);
@@ -395,6 +231,7 @@ pub(crate) fn nesting(text: &str) -> usize {
 mod tests {
     use super::*;
     use serde_json::json;
+    use serde_json::value::RawValue;
 
     #[test]
     fn find_walks_a_path_and_skips_the_rest() {
@@ -470,19 +307,6 @@ mod tests {
     }
 
     #[test]
-    fn a_value_is_found_between_the_keys_around_it() {
-        let text = "{\"object\" :\n {\"a\": [1]} \t,\r\n \"oldObject\": null}";
-        let object_key = &text[2..8];
-        let next_key = &text[text.find("oldObject").unwrap()..][..9];
-        let start = value_start_after_key(text, object_key).unwrap();
-        let end = value_end_before_key(text, next_key).unwrap();
-        assert_eq!(&text[start..end], "{\"a\": [1]}");
-        // A key that is not a slice of the text has no place in it.
-        assert_eq!(value_start_after_key(text, "object"), None);
-        assert_eq!(value_end_before_key(text, &text[0..0]), None);
-    }
-
-    #[test]
     fn splicer_replaces_and_inserts_keeping_everything_else() {
         let base = r#"{"keep": {"deep": [1,2]}, "sc": {"a": 1}, "c": {"name": "x" }, "e": {}}"#;
         #[derive(Deserialize)]
@@ -498,10 +322,10 @@ mod tests {
         }
         let view: View = serde_json::from_str(base).unwrap();
         let mut splicer = Splicer::default();
-        splicer.replace(view.sc, r#"{"a":1,"b":2}"#.to_string());
-        splicer.add_field(view.c, "securityContext", "{}".to_string());
-        splicer.add_field(view.e, "k", "true".to_string());
-        splicer.add_field_after(view.keep, "after", "0".to_string());
+        splicer.replace(view.sc.get(), r#"{"a":1,"b":2}"#.to_string());
+        splicer.add_field(view.c.get(), "securityContext", "{}".to_string());
+        splicer.add_field(view.e.get(), "k", "true".to_string());
+        splicer.add_field_after(view.keep.get(), "after", "0".to_string());
         let out: Value = serde_json::from_str(&splicer.apply(base).unwrap()).unwrap();
         assert_eq!(
             out,
@@ -510,7 +334,7 @@ mod tests {
         );
         // Edits of another text are refused, not applied somewhere.
         let mut splicer = Splicer::default();
-        splicer.replace(view.sc, "{}".to_string());
+        splicer.replace(view.sc.get(), "{}".to_string());
         assert_eq!(splicer.apply(r#"{"sc": {"a": 1}}"#), None);
     }
 }

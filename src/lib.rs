@@ -16,6 +16,7 @@ pub mod log;
 pub mod podspec;
 pub mod request;
 pub mod response;
+pub mod scan;
 pub mod settings;
 pub mod value;
 pub mod violation;

@@ -8,16 +8,8 @@
 //! say what is kept, and a test runs every check on the kept fields and on
 //! the whole object to show the two agree.
 
-use crate::json::{Deepest, Key, Skip};
-use crate::value::{Map, Value};
-use serde::Deserialize;
-use serde::de::{
-    DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor,
-};
-use serde_json::value::RawValue;
-use std::borrow::Cow;
-use std::cell::RefCell;
-use std::fmt;
+use crate::scan::{ScanError, Scanned, Scanner};
+use crate::value::{Map, Number, Value, same_key};
 
 /// What of a JSON value is kept.
 #[derive(Clone, Copy, Debug)]
@@ -154,7 +146,7 @@ pub struct PodTemplate<'a> {
 #[derive(Debug, Default)]
 pub struct Positions<'a> {
     /// The pod-level securityContext, `null` included.
-    pub pod_security_context: Option<&'a RawValue>,
+    pub pod_security_context: Option<&'a str>,
     /// Per list (in [`ContainerList::ALL`] order), per container.
     containers: [Vec<ContainerPosition<'a>>; 3],
     /// Why a container could not be read, e.g. `containers[0]: invalid
@@ -166,10 +158,10 @@ pub struct Positions<'a> {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ContainerPosition<'a> {
     /// The securityContext, `null` included.
-    pub security_context: Option<&'a RawValue>,
+    pub security_context: Option<&'a str>,
     /// The container's image or name (every container has an image): a new
     /// field can go after it.
-    pub anchor: Option<&'a RawValue>,
+    pub anchor: Option<&'a str>,
 }
 
 impl<'a> Positions<'a> {
@@ -214,64 +206,274 @@ pub fn read_template<'a>(
     template_path: &'static [&'static str],
     spec_path: &str,
 ) -> Result<Option<PodTemplate<'a>>, TemplateError> {
-    let state = TemplateState::default();
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let read = state
-        .seed(template_path)
-        .deserialize(&mut deserializer)
-        .and_then(|root| deserializer.end().map(|()| root));
+    let mut scanner = Scanner::new(text);
+    let mut reader = TemplateReader::default();
+    let read = reader
+        .read_object(&mut scanner, template_path)
+        .and_then(|template| scanner.end().map(|()| template));
     match read {
-        Ok(root) => Ok(state.finish(root, template_path)),
-        Err(error) if error.to_string().starts_with("recursion limit exceeded") => {
-            Err(TemplateError::TooDeep)
-        }
-        Err(error) => Err(TemplateError::Unreadable(
-            match state.positions.into_inner().container_error {
+        Ok(template) => Ok(template),
+        Err(ScanError::TooDeep) => Err(TemplateError::TooDeep),
+        Err(ScanError::Syntax) => Err(TemplateError::Unreadable(format!(
+            "{spec_path} cannot be read: the object is not valid JSON"
+        ))),
+        Err(ScanError::Type) => Err(TemplateError::Unreadable(
+            match reader.positions.container_error {
                 Some(container_error) => format!("{spec_path}.{container_error}"),
-                None => format!("{spec_path} cannot be read: {}", error_text(&error)),
+                None => format!("{spec_path} cannot be read: {}", scanner.reason()),
             },
         )),
     }
 }
 
-/// What reading a template learns besides the kept values: where the
-/// securityContexts are and how deep the object nests. A template can so be
-/// read by [`TemplateState::seed`] inside another deserializer (the
-/// admission request's, in the same pass).
+/// Reads an object's kept fields, recording where its securityContexts are;
+/// a reader can so read the object inside another text (the admission
+/// request's, in the same pass).
 #[derive(Default)]
-pub struct TemplateState<'a> {
-    positions: RefCell<Positions<'a>>,
-    deepest: Deepest,
+pub struct TemplateReader<'a> {
+    positions: Positions<'a>,
 }
 
-impl<'a> TemplateState<'a> {
-    /// Reads an object (with its template at `template_path`) into the
-    /// kept values, recording into this state.
-    pub fn seed<'r>(&'r self, template_path: &'static [&'static str]) -> Reader<'r, 'a> {
-        Reader {
-            keep: Keep::Path(template_path),
-            positions: &self.positions,
-            depth: 0,
-            deepest: &self.deepest,
-        }
-    }
-
-    /// The template, from what `seed` read.
-    pub fn finish(
-        self,
-        mut root: Value<'a>,
+impl<'a> TemplateReader<'a> {
+    /// Reads the object next in `scanner` (with its template at
+    /// `template_path`); `None` when it is `null` or has no template.
+    pub fn read_object(
+        &mut self,
+        scanner: &mut Scanner<'a>,
         template_path: &'static [&'static str],
-    ) -> Option<PodTemplate<'a>> {
+    ) -> Scanned<Option<PodTemplate<'a>>> {
+        let outside = scanner.depth();
+        scanner.reset_deepest();
+        let root = self.read_path(scanner, template_path, true)?;
+        let nesting = scanner.deepest() - outside;
+        let mut root = match root {
+            Value::Null => return Ok(None),
+            root => root,
+        };
         let owner_references = take(&mut root, &["metadata", "ownerReferences"]);
-        take(&mut root, template_path).map(|template| PodTemplate {
+        Ok(take(&mut root, template_path).map(|template| PodTemplate {
             fields: match template {
                 Value::Object(fields) => fields,
                 _ => Map::new(),
             },
             owner_references,
-            positions: self.positions.into_inner(),
-            nesting: self.deepest.get(),
-        })
+            positions: std::mem::take(&mut self.positions),
+            nesting,
+        }))
+    }
+
+    /// The objects on the way to a template keep only the next key of the
+    /// path (and, at the top, `metadata.ownerReferences`).
+    fn read_path(
+        &mut self,
+        scanner: &mut Scanner<'a>,
+        path: &'static [&'static str],
+        top: bool,
+    ) -> Scanned<Value<'a>> {
+        let Some((next, rest)) = path.split_first() else {
+            return self.read(scanner, Keep::Fields(KEPT_TEMPLATE_FIELDS));
+        };
+        if scanner.null()? {
+            return Ok(Value::Null);
+        }
+        if scanner.peek()? != b'{' {
+            return Err(scanner.wrong_type(&format!("an object with the field \"{next}\"")));
+        }
+        let mut object = Map::new();
+        let mut fields = scanner.fields()?;
+        while let Some(key) = fields.next(scanner)? {
+            let value = if same_key(&key, next) {
+                self.read_path(scanner, rest, false)?
+            } else if top && same_key(&key, "metadata") {
+                self.read(scanner, OWNER_REFERENCES)?
+            } else {
+                scanner.skip()?;
+                continue;
+            };
+            // A repeated key overrides the earlier one, as in Go's decoder.
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+
+    /// Reads one value by its rule.
+    fn read(&mut self, scanner: &mut Scanner<'a>, keep: Keep) -> Scanned<Value<'a>> {
+        if scanner.null()? {
+            return Ok(Value::Null);
+        }
+        let byte = scanner.peek()?;
+        match keep {
+            Keep::All => return scanner.value(),
+            Keep::Str if byte == b'"' => return scanner.string().map(Value::String),
+            Keep::Str => return Err(scanner.wrong_type("a string")),
+            Keep::Int => return read_int(scanner),
+            _ => {}
+        }
+        match byte {
+            b'{' => self.read_object_by(scanner, keep),
+            b'[' => self.read_list_by(scanner, keep),
+            // A scalar where an object or a list must be.
+            _ => match keep {
+                Keep::Object(_) | Keep::PodSpec => Err(scanner.wrong_type("an object")),
+                Keep::List(_) | Keep::Containers(_) => Err(scanner.wrong_type("a list")),
+                _ => scanner.value(),
+            },
+        }
+    }
+
+    fn read_list_by(&mut self, scanner: &mut Scanner<'a>, keep: Keep) -> Scanned<Value<'a>> {
+        let item_rule = match keep {
+            Keep::Object(_) | Keep::PodSpec => return Err(scanner.wrong_type("an object")),
+            Keep::Shape => {
+                scanner.skip()?;
+                return Ok(Value::Array(Vec::new()));
+            }
+            Keep::Containers(list) => {
+                // A repeated key replaces the earlier list, as in Go's decoder.
+                self.positions.containers[list as usize].clear();
+                let mut containers = Vec::new();
+                let mut items = scanner.items()?;
+                while items.next(scanner)? {
+                    containers.push(self.read_container(scanner, list)?);
+                }
+                return Ok(Value::Array(containers));
+            }
+            Keep::Items(item) | Keep::List(item) => Some(*item),
+            // Not the list the rule expects: kept whole, so a check can say
+            // what is wrong with it.
+            _ => None,
+        };
+        let mut kept = Vec::new();
+        let mut items = scanner.items()?;
+        while items.next(scanner)? {
+            kept.push(match item_rule {
+                Some(rule) => self.read(scanner, rule)?,
+                None => scanner.value()?,
+            });
+        }
+        Ok(Value::Array(kept))
+    }
+
+    fn read_object_by(&mut self, scanner: &mut Scanner<'a>, keep: Keep) -> Scanned<Value<'a>> {
+        let rules: &[(&str, Keep)] = match keep {
+            Keep::Fields(rules)
+            | Keep::Sparse(rules)
+            | Keep::FieldsElseShape(rules)
+            | Keep::Object(rules) => rules,
+            Keep::PodSpec => KEPT_SPEC_FIELDS,
+            Keep::List(_) | Keep::Containers(_) => return Err(scanner.wrong_type("a list")),
+            Keep::Shape => {
+                scanner.skip()?;
+                return Ok(Value::Object(Map::new()));
+            }
+            Keep::Prefixed(_) => &[],
+            // Not the object the rule expects: kept whole.
+            _ => return scanner.value(),
+        };
+        let others = matches!(keep, Keep::FieldsElseShape(_)).then_some(Keep::Shape);
+        let mut object = Map::new();
+        let mut fields = scanner.fields()?;
+        while let Some(key) = fields.next(scanner)? {
+            let rule = match keep {
+                Keep::Prefixed(prefixes) => prefixes
+                    .iter()
+                    .any(|prefix| key.starts_with(prefix))
+                    .then_some(Keep::All),
+                _ => rules
+                    .iter()
+                    .find(|(name, _)| same_key(name, &key))
+                    .map(|(_, rule)| *rule)
+                    .or(others),
+            };
+            let value = match rule {
+                None => {
+                    scanner.skip()?;
+                    continue;
+                }
+                Some(_) if matches!(keep, Keep::PodSpec) && same_key(&key, "securityContext") => {
+                    let start = scanner.start();
+                    let value = scanner.value()?;
+                    self.positions.pod_security_context = Some(scanner.since(start));
+                    value
+                }
+                Some(rule @ Keep::Sparse(_)) => match self.read(scanner, rule)? {
+                    Value::Object(kept) if kept.is_empty() => continue,
+                    value => value,
+                },
+                Some(rule) => self.read(scanner, rule)?,
+            };
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+
+    /// Reads one container of a list, recording where its securityContext
+    /// is; a container that cannot be read is named in the error.
+    fn read_container(
+        &mut self,
+        scanner: &mut Scanner<'a>,
+        list: ContainerList,
+    ) -> Scanned<Value<'a>> {
+        let mut position = ContainerPosition::default();
+        if scanner.peek()? != b'{' {
+            // Not an object: kept whole, with no position.
+            self.positions.containers[list as usize].push(position);
+            return scanner.value();
+        }
+        let mut object = Map::new();
+        let mut fields = scanner.fields()?;
+        while let Some(key) = fields.next(scanner)? {
+            let Some((_, rule)) = KEPT_CONTAINER_FIELDS
+                .iter()
+                .find(|(name, _)| same_key(name, &key))
+            else {
+                scanner.skip()?;
+                continue;
+            };
+            let start = scanner.start();
+            let value = match self.read(scanner, *rule) {
+                Ok(value) => value,
+                Err(ScanError::Type) => {
+                    let index = self.positions.containers[list as usize].len();
+                    let reason = format!("{}[{index}]: {}", list.field(), scanner.reason());
+                    self.positions.container_error = Some(reason);
+                    return Err(ScanError::Type);
+                }
+                Err(error) => return Err(error),
+            };
+            // The securityContext is kept as a raw slice too, to be replaced;
+            // so are the image, which every container has, and the name, for
+            // a new securityContext to be written after.
+            match key.as_ref() {
+                "securityContext" => position.security_context = Some(scanner.since(start)),
+                "image" | "name" => position.anchor = Some(scanner.since(start)),
+                _ => {}
+            }
+            if matches!((rule, &value), (Keep::Sparse(_), Value::Object(kept)) if kept.is_empty()) {
+                continue;
+            }
+            object.insert(key, value);
+        }
+        self.positions.containers[list as usize].push(position);
+        Ok(Value::Object(object))
+    }
+}
+
+/// An integer that fits 64 signed bits, or `null`.
+fn read_int<'a>(scanner: &mut Scanner<'a>) -> Scanned<Value<'a>> {
+    let start = scanner.start();
+    match scanner.value() {
+        Ok(Value::Number(number)) if number.as_i64().is_some() => Ok(Value::Number(number)),
+        Ok(Value::Number(Number::Unsigned(number))) => {
+            Err(scanner.type_error(format!("invalid value: integer `{number}`, expected i64")))
+        }
+        Ok(_) => {
+            // Read again, to be told in serde's words.
+            let mut again = Scanner::new(scanner.since(start));
+            again.wrong_type("i64");
+            Err(scanner.type_error(again.reason().to_owned()))
+        }
+        Err(error) => Err(error),
     }
 }
 
@@ -283,377 +485,6 @@ fn take<'a>(value: &mut Value<'a>, path: &[&str]) -> Option<Value<'a>> {
         value = value.as_object_mut()?.get_mut(key)?;
     }
     Some(value.take()).filter(|value| !value.is_null())
-}
-
-/// Reads `text`, one JSON value, keeping what `keep` says: a container's
-/// image, name or securityContext taken as raw text on the way, and tests.
-/// No positions are recorded.
-pub fn read_kept(text: &str, keep: Keep) -> Result<Value<'_>, serde_json::Error> {
-    let positions = RefCell::new(Positions::default());
-    let deepest = Deepest::default();
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let value = Reader {
-        keep,
-        positions: &positions,
-        depth: 0,
-        deepest: &deepest,
-    }
-    .deserialize(&mut deserializer)?;
-    deserializer.end()?;
-    Ok(value)
-}
-
-/// Reads one value by its rule, recording positions.
-#[derive(Clone, Copy)]
-pub struct Reader<'r, 'a> {
-    keep: Keep,
-    positions: &'r RefCell<Positions<'a>>,
-    /// The number of objects and lists around the value read.
-    depth: usize,
-    deepest: &'r Deepest,
-}
-
-impl<'r, 'a> Reader<'r, 'a> {
-    /// This value read by another rule.
-    fn with(self, keep: Keep) -> Reader<'r, 'a> {
-        Reader { keep, ..self }
-    }
-
-    /// The reader of a field or item of this value.
-    fn child(self, keep: Keep) -> Reader<'r, 'a> {
-        Reader {
-            keep,
-            depth: self.depth + 1,
-            ..self
-        }
-    }
-
-    /// The skipper of a field or item of this value.
-    fn skip(self) -> Skip<'r> {
-        Skip {
-            depth: self.depth + 1,
-            deepest: self.deepest,
-        }
-    }
-
-    /// A field or item of this value read whole.
-    fn whole(self, value: Value) -> Value {
-        self.deepest.record(self.depth + 1, value.levels());
-        value
-    }
-}
-
-impl<'a> DeserializeSeed<'a> for Reader<'_, 'a> {
-    type Value = Value<'a>;
-
-    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Value<'a>, D::Error> {
-        match self.keep {
-            Keep::Path([]) => self
-                .with(Keep::Fields(KEPT_TEMPLATE_FIELDS))
-                .deserialize(deserializer),
-            Keep::All => {
-                let value = Value::deserialize(deserializer)?;
-                self.deepest.record(self.depth, value.levels());
-                Ok(value)
-            }
-            Keep::Str => Option::<Key>::deserialize(deserializer)
-                .map(|text| text.map_or(Value::Null, |Key(text)| Value::String(text))),
-            Keep::Int => Option::<i64>::deserialize(deserializer)
-                .map(|number| number.map_or(Value::Null, Value::from)),
-            _ => deserializer.deserialize_any(self),
-        }
-    }
-}
-
-impl<'a> Reader<'_, 'a> {
-    /// Whether the rule refuses a value of another type than its own.
-    fn is_strict(self) -> bool {
-        matches!(
-            self.keep,
-            Keep::Path(_) | Keep::Object(_) | Keep::List(_) | Keep::PodSpec | Keep::Containers(_)
-        )
-    }
-
-    /// A scalar (or `null`, always allowed): kept, unless the rule wants an
-    /// object or a list.
-    fn scalar<E: serde::de::Error>(
-        self,
-        value: Value<'a>,
-        found: Unexpected,
-    ) -> Result<Value<'a>, E> {
-        if self.is_strict() && !value.is_null() {
-            Err(E::invalid_type(found, &self))
-        } else {
-            Ok(value)
-        }
-    }
-}
-
-impl<'a> Visitor<'a> for Reader<'_, 'a> {
-    type Value = Value<'a>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        if let Keep::Path([next, ..]) = self.keep {
-            return write!(formatter, "an object with the field \"{next}\"");
-        }
-        formatter.write_str(match self.keep {
-            Keep::Object(_) | Keep::PodSpec => "an object",
-            Keep::List(_) | Keep::Containers(_) => "a list",
-            _ => "any JSON value",
-        })
-    }
-    fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<Value<'a>, E> {
-        self.scalar(Value::Bool(value), Unexpected::Bool(value))
-    }
-    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Value<'a>, E> {
-        self.scalar(Value::from(value), Unexpected::Signed(value))
-    }
-    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Value<'a>, E> {
-        self.scalar(Value::from(value), Unexpected::Unsigned(value))
-    }
-    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Value<'a>, E> {
-        self.scalar(Value::from(value), Unexpected::Float(value))
-    }
-    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Value<'a>, E> {
-        self.scalar(
-            Value::String(Cow::Owned(value.to_owned())),
-            Unexpected::Str(value),
-        )
-    }
-    fn visit_borrowed_str<E: serde::de::Error>(self, value: &'a str) -> Result<Value<'a>, E> {
-        self.scalar(Value::String(Cow::Borrowed(value)), Unexpected::Str(value))
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Value<'a>, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<S: SeqAccess<'a>>(self, mut seq: S) -> Result<Value<'a>, S::Error> {
-        let mut items = Vec::new();
-        self.deepest.record(self.depth, 1);
-        match self.keep {
-            Keep::Path(_) | Keep::Object(_) | Keep::PodSpec => {
-                return Err(serde::de::Error::invalid_type(Unexpected::Seq, &self));
-            }
-            Keep::Shape => while seq.next_element_seed(self.skip())?.is_some() {},
-            Keep::Items(item) | Keep::List(item) => {
-                while let Some(value) = seq.next_element_seed(self.child(*item))? {
-                    items.push(value);
-                }
-            }
-            Keep::Containers(list) => {
-                // A repeated key replaces the earlier list, as in Go's decoder.
-                self.positions.borrow_mut().containers[list as usize].clear();
-                while let Some(value) = seq.next_element_seed(ContainerReader {
-                    list,
-                    reader: self.child(Keep::All),
-                })? {
-                    items.push(value);
-                }
-            }
-            // Not the list the rule expects: kept whole, so a check can say
-            // what is wrong with it.
-            _ => {
-                while let Some(value) = seq.next_element::<Value>()? {
-                    items.push(self.whole(value));
-                }
-            }
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Value<'a>, M::Error> {
-        let mut object = Map::new();
-        self.deepest.record(self.depth, 1);
-        let fields: &[(&str, Keep)] = match self.keep {
-            Keep::Shape => {
-                while map.next_key::<IgnoredAny>()?.is_some() {
-                    map.next_value_seed(self.skip())?;
-                }
-                return Ok(Value::Object(object));
-            }
-            Keep::Prefixed(prefixes) => {
-                while let Some(Key(key)) = map.next_key()? {
-                    if prefixes.iter().any(|prefix| key.starts_with(prefix)) {
-                        let value = self.whole(map.next_value()?);
-                        object.insert(key, value);
-                    } else {
-                        map.next_value_seed(self.skip())?;
-                    }
-                }
-                return Ok(Value::Object(object));
-            }
-            Keep::Path(path) => {
-                let (next, rest) = path.split_first().expect("an empty path is the template");
-                while let Some(Key(key)) = map.next_key()? {
-                    let rule = if key == *next {
-                        Keep::Path(rest)
-                    } else if self.depth == 0 && key == "metadata" {
-                        OWNER_REFERENCES
-                    } else {
-                        map.next_value_seed(self.skip())?;
-                        continue;
-                    };
-                    // A repeated key overrides the earlier one, as in Go's decoder.
-                    let value = map.next_value_seed(self.child(rule))?;
-                    object.insert(key, value);
-                }
-                return Ok(Value::Object(object));
-            }
-            Keep::Fields(fields)
-            | Keep::Sparse(fields)
-            | Keep::FieldsElseShape(fields)
-            | Keep::Object(fields) => fields,
-            Keep::PodSpec => KEPT_SPEC_FIELDS,
-            Keep::List(_) | Keep::Containers(_) => {
-                return Err(serde::de::Error::invalid_type(Unexpected::Map, &self));
-            }
-            // Not the object the rule expects: kept whole.
-            Keep::All | Keep::Items(_) | Keep::Str | Keep::Int => {
-                while let Some((Key(key), value)) = map.next_entry::<Key, Value>()? {
-                    object.insert(key, self.whole(value));
-                }
-                return Ok(Value::Object(object));
-            }
-        };
-        let is_pod_spec = matches!(self.keep, Keep::PodSpec);
-        let others = matches!(self.keep, Keep::FieldsElseShape(_)).then_some(Keep::Shape);
-        while let Some(Key(key)) = map.next_key()? {
-            let rule = fields
-                .iter()
-                .find(|(name, _)| *name == key)
-                .map(|(_, rule)| *rule)
-                .or(others);
-            let value = match rule {
-                Some(_) if is_pod_spec && key == "securityContext" => {
-                    let raw: &'a RawValue = map.next_value()?;
-                    self.positions.borrow_mut().pod_security_context = Some(raw);
-                    self.whole(serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?)
-                }
-                Some(rule @ Keep::Sparse(_)) => match map.next_value_seed(self.child(rule))? {
-                    Value::Object(kept) if kept.is_empty() => continue,
-                    value => value,
-                },
-                Some(rule) => map.next_value_seed(self.child(rule))?,
-                None => {
-                    map.next_value_seed(self.skip())?;
-                    continue;
-                }
-            };
-            object.insert(key, value);
-        }
-        Ok(Value::Object(object))
-    }
-}
-
-/// Reads one container of a list, recording where its securityContext is.
-struct ContainerReader<'r, 'a> {
-    list: ContainerList,
-    /// Where the container is (its `keep` is not used).
-    reader: Reader<'r, 'a>,
-}
-
-impl<'a> DeserializeSeed<'a> for ContainerReader<'_, 'a> {
-    type Value = Value<'a>;
-
-    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Value<'a>, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'a> ContainerReader<'_, 'a> {
-    fn record(&self, position: ContainerPosition<'a>) {
-        self.reader.positions.borrow_mut().containers[self.list as usize].push(position);
-    }
-
-    /// A list entry that is not an object: kept whole, with no position.
-    fn not_an_object<E>(&self, value: Value<'a>) -> Result<Value<'a>, E> {
-        self.record(ContainerPosition::default());
-        let reader = self.reader;
-        reader.deepest.record(reader.depth, value.levels());
-        Ok(value)
-    }
-}
-
-impl<'a> Visitor<'a> for ContainerReader<'_, 'a> {
-    type Value = Value<'a>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("a container")
-    }
-    fn visit_bool<E>(self, value: bool) -> Result<Value<'a>, E> {
-        self.not_an_object(Value::Bool(value))
-    }
-    fn visit_i64<E>(self, value: i64) -> Result<Value<'a>, E> {
-        self.not_an_object(Value::from(value))
-    }
-    fn visit_u64<E>(self, value: u64) -> Result<Value<'a>, E> {
-        self.not_an_object(Value::from(value))
-    }
-    fn visit_f64<E>(self, value: f64) -> Result<Value<'a>, E> {
-        self.not_an_object(Value::from(value))
-    }
-    fn visit_str<E>(self, value: &str) -> Result<Value<'a>, E> {
-        self.not_an_object(Value::String(Cow::Owned(value.to_owned())))
-    }
-    fn visit_borrowed_str<E>(self, value: &'a str) -> Result<Value<'a>, E> {
-        self.not_an_object(Value::String(Cow::Borrowed(value)))
-    }
-    fn visit_unit<E>(self) -> Result<Value<'a>, E> {
-        self.not_an_object(Value::Null)
-    }
-    fn visit_seq<S: SeqAccess<'a>>(self, mut seq: S) -> Result<Value<'a>, S::Error> {
-        let mut items = Vec::new();
-        while let Some(value) = seq.next_element::<Value>()? {
-            items.push(value);
-        }
-        self.not_an_object(Value::Array(items))
-    }
-
-    fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Value<'a>, M::Error> {
-        let mut object = Map::new();
-        let mut position = ContainerPosition::default();
-        let reader = self.reader;
-        reader.deepest.record(reader.depth, 1);
-        while let Some(Key(key)) = map.next_key()? {
-            let Some((_, rule)) = KEPT_CONTAINER_FIELDS.iter().find(|(name, _)| *name == key)
-            else {
-                map.next_value_seed(reader.skip())?;
-                continue;
-            };
-            // The securityContext is kept as a raw slice too, to be replaced;
-            // so are the image, which every container has, and the name, for
-            // a new securityContext to be written after.
-            let value = match key.as_ref() {
-                "securityContext" | "image" | "name" => {
-                    let raw: &'a RawValue = map.next_value()?;
-                    if key == "securityContext" {
-                        position.security_context = Some(raw);
-                    } else {
-                        position.anchor = Some(raw);
-                    }
-                    read_kept(raw.get(), *rule)
-                        .map(|value| reader.whole(value))
-                        .map_err(|error| error_text(&error))
-                }
-                _ => map
-                    .next_value_seed(reader.child(*rule))
-                    .map_err(|error| without_position(&error.to_string())),
-            };
-            let value = value.map_err(|reason| {
-                let mut positions = reader.positions.borrow_mut();
-                let index = positions.containers[self.list as usize].len();
-                let reason = format!("{}[{index}]: {reason}", self.list.field());
-                positions.container_error = Some(reason.clone());
-                serde::de::Error::custom(reason)
-            })?;
-            if matches!((rule, &value), (Keep::Sparse(_), Value::Object(kept)) if kept.is_empty()) {
-                continue;
-            }
-            object.insert(key, value);
-        }
-        self.record(position);
-        Ok(Value::Object(object))
-    }
 }
 
 /// The three lists of containers in a pod spec, by their field name.
@@ -913,17 +744,17 @@ mod tests {
             "containers": [{"name": "a", "securityContext": {"runAsUser": 1}, "env": []}, {}, {"image": "y"}]}}"#;
         let template = read_template(text, &[], "spec").unwrap().unwrap();
         let positions = &template.positions;
-        assert_eq!(positions.pod_security_context.unwrap().get(), "null");
+        assert_eq!(positions.pod_security_context.unwrap(), "null");
         let init = positions.container(ContainerList::InitContainers, 0);
         assert!(init.security_context.is_none());
-        assert_eq!(init.anchor.unwrap().get(), r#""x""#);
+        assert_eq!(init.anchor.unwrap(), r#""x""#);
         let app = positions.container(ContainerList::Containers, 0);
-        assert_eq!(app.security_context.unwrap().get(), r#"{"runAsUser": 1}"#);
-        assert_eq!(app.anchor.unwrap().get(), r#""a""#);
+        assert_eq!(app.security_context.unwrap(), r#"{"runAsUser": 1}"#);
+        assert_eq!(app.anchor.unwrap(), r#""a""#);
         let empty = positions.container(ContainerList::Containers, 1);
         assert!(empty.security_context.is_none() && empty.anchor.is_none());
         let unnamed = positions.container(ContainerList::Containers, 2);
-        assert_eq!(unnamed.anchor.unwrap().get(), r#""y""#);
+        assert_eq!(unnamed.anchor.unwrap(), r#""y""#);
         assert!(
             positions
                 .container(ContainerList::EphemeralContainers, 0)
@@ -941,7 +772,7 @@ mod tests {
             json!([{"name": "c", "securityContext": {}}])
         );
         let position = template.positions.container(ContainerList::Containers, 0);
-        assert_eq!(position.security_context.unwrap().get(), "{}");
+        assert_eq!(position.security_context.unwrap(), "{}");
         assert!(
             template
                 .positions

@@ -1,23 +1,21 @@
 //! The waPC payload: the settings and the Kubernetes AdmissionRequest, read
-//! without copying the object (it stays a raw slice of the payload). A new
-//! object's pod template is read in the same pass
-//! ([`parse_with_template`]).
+//! without copying the object (it stays a slice of the payload). A new
+//! object's pod template is read in the same pass ([`parse_with_template`]).
 //!
 //! Field names are accepted both in the AdmissionRequest's camelCase and in
 //! snake_case, as the SDK's `KubernetesAdmissionRequest` accepts them.
 
-use crate::json::{self, Key};
-use crate::podspec::{PodTemplate, TemplateState};
-use serde::Deserialize;
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use crate::podspec::{PodTemplate, TemplateReader};
+use crate::scan::{Scanned, Scanner};
+use crate::value::same_key;
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::fmt;
 
 #[derive(Deserialize)]
 pub struct Payload<'a> {
-    #[serde(borrow, default)]
-    pub settings: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "raw_text")]
+    pub settings: Option<&'a str>,
     #[serde(borrow)]
     pub request: Request<'a>,
 }
@@ -39,10 +37,11 @@ pub struct Request<'a> {
     pub operation: Cow<'a, str>,
     #[serde(borrow, alias = "userInfo")]
     pub user_info: UserInfo<'a>,
-    #[serde(borrow)]
-    pub object: Option<&'a RawValue>,
-    #[serde(borrow, alias = "oldObject")]
-    pub old_object: Option<&'a RawValue>,
+    /// The object's text; `None` when absent or `null`.
+    #[serde(borrow, deserialize_with = "raw_text")]
+    pub object: Option<&'a str>,
+    #[serde(borrow, alias = "oldObject", deserialize_with = "raw_text")]
+    pub old_object: Option<&'a str>,
 }
 
 #[derive(Deserialize, Default)]
@@ -63,6 +62,14 @@ pub struct UserInfo<'a> {
     pub username: Cow<'a, str>,
 }
 
+/// A JSON value left as its text; `null` as `None`.
+fn raw_text<'de: 'a, 'a, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'a str>, D::Error> {
+    let raw = Option::<&'de RawValue>::deserialize(deserializer)?;
+    Ok(raw.map(RawValue::get).filter(|text| *text != "null"))
+}
+
 /// Reads the payload, or says in one sentence why it cannot be read.
 pub fn parse(payload: &[u8]) -> Result<Payload<'_>, String> {
     let text = std::str::from_utf8(payload)
@@ -80,185 +87,226 @@ pub fn parse(payload: &[u8]) -> Result<Payload<'_>, String> {
 
 /// The payload of a new object's admission read in one pass, with its pod
 /// template: `template_path` says where a kind keeps it (`None` for kinds
-/// without one). `None` when the payload is not that (another operation, a
-/// kind read after the object) or cannot be read: [`parse`] and a read of
-/// the object then tell.
+/// without one). `None` when the payload is not that (another operation)
+/// or is anything [`parse`] would refuse or read differently (a repeated
+/// field, a field of the wrong type, a pod template that cannot be read):
+/// [`parse`] and a read of the object then tell.
 ///
 /// Most admitted objects need no change, and such an object is then read
-/// once, not once to find its end and once more for its template. The text
-/// of the object itself, needed only to write a changed copy, is left
-/// unknown ([`Request::object`] is `None`).
-pub fn parse_with_template<'a>(
-    payload: &'a [u8],
+/// once, not once to find its end and once more for its template.
+pub fn parse_with_template(
+    payload: &[u8],
     template_path: fn(&str, &str) -> Option<&'static [&'static str]>,
-) -> Option<(Payload<'a>, Option<PodTemplate<'a>>, Option<&'a str>)> {
+) -> Option<(Payload<'_>, Option<PodTemplate<'_>>)> {
     let text = std::str::from_utf8(payload).ok()?;
-    let state = TemplateState::default();
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let mut payload_seed = PayloadSeed {
-        text,
-        template_path,
-        state: &state,
-        read: None,
-        object_text: None,
-    };
-    let (settings, request) = (&mut payload_seed).deserialize(&mut deserializer).ok()?;
-    deserializer.end().ok()?;
-    // Not a new object; or a second `object` key, which the usual read
-    // refuses.
-    if request.operation != "CREATE" || !request.sub_resource.is_empty() || request.object.is_some()
-    {
+    let mut scanner = Scanner::new(text);
+    let (payload, template) = read_payload(&mut scanner, template_path).ok()??;
+    scanner.end().ok()?;
+    let request = &payload.request;
+    if request.operation != "CREATE" || !request.sub_resource.is_empty() {
         return None;
     }
-    let object_text = payload_seed.object_text;
-    let (template_path, root) = payload_seed.read?;
-    Some((
-        Payload { settings, request },
-        root.and_then(|root| state.finish(root, template_path)),
-        object_text,
-    ))
+    let template = match (template, request.object) {
+        (Some(template), _) => template,
+        // The kind came after the object: its template is read now.
+        (None, Some(object)) => match template_path(&request.kind.group, &request.kind.kind) {
+            Some(path) => {
+                let mut scanner = Scanner::new(object);
+                TemplateReader::default()
+                    .read_object(&mut scanner, path)
+                    .ok()?
+            }
+            None => None,
+        },
+        (None, None) => None,
+    };
+    Some((payload, template))
 }
 
-struct PayloadSeed<'s, 'a> {
-    text: &'a str,
-    /// The object's text, found from the keys around it (when they are
-    /// plain slices of the text).
-    object_text: Option<&'a str>,
+/// The payload's fields, as `parse` reads them; `Ok(None)` when a field is
+/// repeated or of a type `parse` refuses.
+#[allow(clippy::type_complexity)]
+fn read_payload<'a>(
+    scanner: &mut Scanner<'a>,
     template_path: fn(&str, &str) -> Option<&'static [&'static str]>,
-    state: &'s TemplateState<'a>,
-    /// The template path used and what was read of the object (`None` when
-    /// it was `null`), once it has been read.
-    read: Option<(&'static [&'static str], Option<crate::value::Value<'a>>)>,
-}
-
-impl<'a> DeserializeSeed<'a> for &mut PayloadSeed<'_, 'a> {
-    type Value = (Option<&'a RawValue>, Request<'a>);
-
-    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'a> Visitor<'a> for &mut PayloadSeed<'_, 'a> {
-    type Value = (Option<&'a RawValue>, Request<'a>);
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("an object with settings and request")
-    }
-
-    fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-        let mut settings = None;
-        let mut request = None;
-        while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                "settings" => settings = map.next_value()?,
-                "request" => request = Some(map.next_value_seed(RequestSeed { payload: self })?),
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
+) -> Scanned<Option<(Payload<'a>, Option<Option<PodTemplate<'a>>>)>> {
+    let mut settings = Seen::default();
+    let mut request = None;
+    let mut fields = scanner.fields()?;
+    while let Some(key) = fields.next(scanner)? {
+        match key.as_ref() {
+            "settings" if settings.first("settings") => settings.value = raw(scanner)?,
+            "request" if request.is_none() => match read_request(scanner, template_path)? {
+                Some(read) => request = Some(read),
+                None => return Ok(None),
+            },
+            "settings" | "request" => return Ok(None),
+            _ => scanner.skip()?,
         }
-        let request = request.ok_or_else(|| serde::de::Error::missing_field("request"))?;
-        Ok((settings, request))
+    }
+    Ok(request.map(|(request, template)| {
+        (
+            Payload {
+                settings: settings.value,
+                request,
+            },
+            template,
+        )
+    }))
+}
+
+/// One field of a few, and whether it was read already.
+#[derive(Default)]
+struct Seen<'a> {
+    names: Vec<&'static str>,
+    value: Option<&'a str>,
+}
+
+impl Seen<'_> {
+    /// Whether `name` is read for the first time (and notes it).
+    fn first(&mut self, name: &'static str) -> bool {
+        if self.names.contains(&name) {
+            return false;
+        }
+        self.names.push(name);
+        true
     }
 }
 
-struct RequestSeed<'p, 's, 'a> {
-    payload: &'p mut PayloadSeed<'s, 'a>,
+/// A value as its text; `null` as `None`.
+fn raw<'a>(scanner: &mut Scanner<'a>) -> Scanned<Option<&'a str>> {
+    let start = scanner.start();
+    scanner.skip()?;
+    Ok(Some(scanner.since(start)).filter(|text| *text != "null"))
 }
 
-impl<'a> DeserializeSeed<'a> for RequestSeed<'_, '_, 'a> {
-    type Value = Request<'a>;
-
-    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Request<'a>, D::Error> {
-        deserializer.deserialize_map(self)
+/// A string field; `None` for anything else, which `parse` refuses.
+fn string<'a>(scanner: &mut Scanner<'a>) -> Scanned<Option<Cow<'a, str>>> {
+    if scanner.peek()? != b'"' {
+        return Ok(None);
     }
+    scanner.string().map(Some)
 }
 
-impl<'a> Visitor<'a> for RequestSeed<'_, '_, 'a> {
-    type Value = Request<'a>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("an AdmissionRequest object")
+/// The AdmissionRequest, and its object's template when the kind came
+/// before the object and has one.
+#[allow(clippy::type_complexity)]
+fn read_request<'a>(
+    scanner: &mut Scanner<'a>,
+    template_path: fn(&str, &str) -> Option<&'static [&'static str]>,
+) -> Scanned<Option<(Request<'a>, Option<Option<PodTemplate<'a>>>)>> {
+    if scanner.peek()? != b'{' {
+        return Ok(None);
     }
-
-    fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Request<'a>, M::Error> {
-        let mut request = Request::default();
-        let text = self.payload.text;
-        // Where the object read on the way starts, until the next key says
-        // where it ends.
-        let mut object_start = None;
-        while let Some(Key(key)) = map.next_key()? {
-            if let Some(start) = object_start.take() {
-                self.payload.object_text = match &key {
-                    Cow::Borrowed(key) => json::value_end_before_key(text, key)
-                        .and_then(|end| text.get(start..end))
-                        .filter(|object| object.starts_with('{') && object.ends_with('}')),
-                    Cow::Owned(_) => None,
-                };
+    let mut request = Request::default();
+    let mut template = None;
+    let mut seen = Seen::default();
+    let mut fields = scanner.fields()?;
+    while let Some(key) = fields.next(scanner)? {
+        let name = match key.as_ref() {
+            "uid" => "uid",
+            "kind" => "kind",
+            "subResource" | "sub_resource" => "sub_resource",
+            "name" => "name",
+            "namespace" => "namespace",
+            "operation" => "operation",
+            "userInfo" | "user_info" => "user_info",
+            "object" => "object",
+            "oldObject" | "old_object" => "old_object",
+            _ => {
+                scanner.skip()?;
+                continue;
             }
-            match key.as_ref() {
-                "uid" => request.uid = map.next_value()?,
-                "kind" => request.kind = map.next_value()?,
-                "subResource" | "sub_resource" => request.sub_resource = map.next_value()?,
-                "name" => request.name = map.next_value()?,
-                "namespace" => request.namespace = map.next_value()?,
-                "operation" => request.operation = map.next_value()?,
-                "userInfo" | "user_info" => request.user_info = map.next_value()?,
-                "oldObject" | "old_object" => request.old_object = map.next_value()?,
-                "object" => {
-                    // The operation may come later (keys in alphabetical
-                    // order): read as for a CREATE, and given up otherwise.
-                    let template_path =
-                        (self.payload.template_path)(&request.kind.group, &request.kind.kind);
-                    match template_path {
-                        // Read once: the template on the way.
-                        Some(path) if self.payload.read.is_none() => {
-                            if let Cow::Borrowed(key) = &key {
-                                object_start = json::value_start_after_key(text, key);
-                            }
-                            let root: Option<crate::value::Value<'a>> =
-                                map.next_value_seed(OptionalSeed(self.payload.state.seed(path)))?;
-                            self.payload.read = Some((path, root));
-                        }
-                        _ => request.object = map.next_value()?,
+        };
+        if !seen.first(name) {
+            return Ok(None);
+        }
+        let target = match name {
+            "uid" => &mut request.uid,
+            "sub_resource" => &mut request.sub_resource,
+            "name" => &mut request.name,
+            "namespace" => &mut request.namespace,
+            "operation" => &mut request.operation,
+            "kind" => match read_kind(scanner)? {
+                Some(kind) => {
+                    request.kind = kind;
+                    continue;
+                }
+                None => return Ok(None),
+            },
+            "user_info" => match read_fields(scanner, &["username"])? {
+                Some([username]) => {
+                    request.user_info.username = username;
+                    continue;
+                }
+                None => return Ok(None),
+            },
+            "old_object" => {
+                request.old_object = raw(scanner)?;
+                continue;
+            }
+            _ => {
+                // The object: its template is read on the way when the kind
+                // is known by now (the operation may come later, and is
+                // checked at the end).
+                let start = scanner.start();
+                match template_path(&request.kind.group, &request.kind.kind) {
+                    Some(path) => {
+                        template = Some(TemplateReader::default().read_object(scanner, path)?)
                     }
+                    None => scanner.skip()?,
                 }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                request.object = Some(scanner.since(start)).filter(|text| *text != "null");
+                continue;
             }
+        };
+        match string(scanner)? {
+            Some(text) => *target = text,
+            None => return Ok(None),
         }
-        Ok(request)
     }
+    Ok(Some((request, template)))
 }
 
-/// `null` as `None`, anything else read by the seed.
-struct OptionalSeed<S>(S);
-
-impl<'a, S: DeserializeSeed<'a>> DeserializeSeed<'a> for OptionalSeed<S> {
-    type Value = Option<S::Value>;
-
-    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_option(self)
-    }
+fn read_kind<'a>(scanner: &mut Scanner<'a>) -> Scanned<Option<GroupVersionKind<'a>>> {
+    Ok(
+        read_fields(scanner, &["group", "version", "kind"])?.map(|[group, version, kind]| {
+            GroupVersionKind {
+                group,
+                version,
+                kind,
+            }
+        }),
+    )
 }
 
-impl<'a, S: DeserializeSeed<'a>> Visitor<'a> for OptionalSeed<S> {
-    type Value = Option<S::Value>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("any JSON value")
+/// The string fields `names` of an object (empty when absent), every other
+/// field skipped; `None` when it is not an object, or a field is repeated
+/// or not a string.
+fn read_fields<'a, const N: usize>(
+    scanner: &mut Scanner<'a>,
+    names: &[&'static str; N],
+) -> Scanned<Option<[Cow<'a, str>; N]>> {
+    if scanner.peek()? != b'{' {
+        return Ok(None);
     }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
+    let mut values: [Cow<'a, str>; N] = std::array::from_fn(|_| Cow::Borrowed(""));
+    let mut seen = Seen::default();
+    let mut fields = scanner.fields()?;
+    while let Some(key) = fields.next(scanner)? {
+        let Some(index) = names.iter().position(|name| same_key(name, &key)) else {
+            scanner.skip()?;
+            continue;
+        };
+        if !seen.first(names[index]) {
+            return Ok(None);
+        }
+        match string(scanner)? {
+            Some(text) => values[index] = text,
+            None => return Ok(None),
+        }
     }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'a>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        self.0.deserialize(deserializer).map(Some)
-    }
+    Ok(Some(values))
 }
 
 #[cfg(test)]
@@ -274,7 +322,7 @@ mod tests {
         assert_eq!(payload.request.kind.kind, "Deployment");
         assert_eq!(payload.request.sub_resource, "scale");
         assert_eq!(payload.request.user_info.username, "alice");
-        assert_eq!(payload.request.object.unwrap().get(), r#"{"a": 1}"#);
+        assert_eq!(payload.request.object, Some(r#"{"a": 1}"#));
         assert!(payload.request.old_object.is_none());
 
         let snake = br#"{"request": {"sub_resource": "status", "user_info": {"username": "bob"}, "old_object": {}}}"#;
