@@ -760,19 +760,19 @@ mod tests {
         ]);
         assert!(one_pass.mutated_object.is_some());
         for fields in [
-            // The object last: its end is found by reading the payload again.
+            // The object last.
             vec![
                 ("operation", "\"CREATE\""),
                 ("kind", kind),
                 ("object", OBJECT),
             ],
-            // An escaped key: no slice of the text says where the object is.
+            // An escaped key.
             vec![
                 ("kind", kind),
                 ("obj\\u0065ct", OBJECT),
                 ("operation", "\"CREATE\""),
             ],
-            // The kind after the object: read the usual way.
+            // The kind after the object: its template is read afterwards.
             vec![
                 ("object", OBJECT),
                 ("kind", kind),
@@ -819,5 +819,93 @@ mod tests {
             request::parse_with_template(create.as_bytes(), template_path).unwrap();
         assert!(template.unwrap().spec().is_some());
         assert_eq!(payload.request.object, Some(OBJECT));
+    }
+
+    #[test]
+    fn an_update_that_only_reorders_the_template_is_untouched() {
+        let kind = r#"{"group": "apps", "version": "v1", "kind": "Deployment"}"#;
+        let reordered = r#"{"spec":{"template":{"spec":{"containers":[{"ports":[{"containerPort":80}],"image":"app:1","name":"app"},{"image":"b:1"}]}}},"metadata":{"name":"w"},"kind":"Deployment","apiVersion":"apps/v1"}"#;
+        let update = |object: &str| {
+            answer(&[
+                ("kind", kind),
+                ("object", object),
+                ("oldObject", OBJECT),
+                ("operation", "\"UPDATE\""),
+            ])
+        };
+        assert_eq!(update(reordered), Response::accept());
+        let changed = reordered.replace("app:1", "app:2");
+        assert!(update(&changed).mutated_object.is_some());
+    }
+
+    #[test]
+    fn the_one_pass_read_reads_the_request_as_the_usual_read_does() {
+        let template_path = |group: &str, kind: &str| {
+            carriers::carrier(group, kind).map(|carrier| carrier.template_path)
+        };
+        let payload = format!(
+            r#"{{"settings": {{"a": [1]}}, "other": [{{}}], "request": {{"uid": "u-1", "kind": {{"group": "apps", "version": "v1", "kind": "Deployment", "x": 1}},
+            "resource": {{"group": "apps"}}, "subResource": "", "name": "w", "namespace": "sh\u006fp", "operation": "CREATE",
+            "userInfo": {{"username": "alice", "groups": ["a"]}}, "object": {OBJECT}, "oldObject": null, "dryRun": false}}}}"#
+        );
+        let (fused, template) =
+            request::parse_with_template(payload.as_bytes(), template_path).unwrap();
+        let usual = request::parse(payload.as_bytes()).unwrap();
+        assert!(template.is_some());
+        assert_eq!(fused.settings, usual.settings);
+        let (fused, usual) = (fused.request, usual.request);
+        assert_eq!(
+            (
+                &fused.uid,
+                &fused.kind.group,
+                &fused.kind.version,
+                &fused.kind.kind
+            ),
+            (
+                &usual.uid,
+                &usual.kind.group,
+                &usual.kind.version,
+                &usual.kind.kind
+            )
+        );
+        assert_eq!(
+            (
+                &fused.name,
+                &fused.namespace,
+                &fused.operation,
+                &fused.sub_resource
+            ),
+            (
+                &usual.name,
+                &usual.namespace,
+                &usual.operation,
+                &usual.sub_resource
+            )
+        );
+        assert_eq!(fused.namespace, "shop");
+        assert_eq!(fused.user_info.username, usual.user_info.username);
+        assert_eq!(
+            (fused.object, fused.old_object),
+            (usual.object, usual.old_object)
+        );
+        // What the usual read refuses, or reads otherwise, is left to it.
+        for refused in [
+            payload.replace(r#""uid": "u-1""#, r#""uid": 1"#),
+            payload.replace(r#""name": "w""#, r#""name": null"#),
+            payload.replace(r#""name": "w""#, r#""name": "w", "name": "v""#),
+            payload.replace(r#""username": "alice""#, r#""username": ["alice"]"#),
+            payload.replace(
+                r#""dryRun": false}}"#,
+                r#""dryRun": false}}, "request": {}"#,
+            ),
+            payload.replace(r#""dryRun": false"#, r#""dryRun": fals"#),
+            payload.replace("\"operation\": \"CREATE\"", "\"operation\": \"UPDATE\""),
+            format!("{payload} x"),
+        ] {
+            assert!(
+                request::parse_with_template(refused.as_bytes(), template_path).is_none(),
+                "{refused}"
+            );
+        }
     }
 }

@@ -579,4 +579,27 @@ mod tests {
         assert!(matches!(scanner.string(), Ok(Cow::Owned(text)) if text == "esc\naped"));
         assert!(!items.next(&mut scanner).unwrap());
     }
+
+    #[test]
+    fn strings_end_where_serde_json_says_at_any_offset() {
+        for length in 0..20 {
+            for at in 0..=length {
+                for special in ["\"", "\\\\", "\\n", "\\u0041", "\u{1}", "\\", "é"] {
+                    let mut text = "a".repeat(length);
+                    text.insert_str(at, special);
+                    let quoted = format!("\"{text}\"");
+                    let serde = serde_json::from_str::<String>(&quoted);
+                    let mut scanner = Scanner::new(&quoted);
+                    let ours = scanner
+                        .string()
+                        .and_then(|read| scanner.end().map(|()| read));
+                    match (ours, serde) {
+                        (Ok(ours), Ok(serde)) => assert_eq!(ours, serde, "{quoted}"),
+                        (Err(_), Err(_)) => {}
+                        (ours, serde) => panic!("{quoted}: {ours:?} / {serde:?}"),
+                    }
+                }
+            }
+        }
+    }
 }
