@@ -148,6 +148,28 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
+    /// Whether another field or item follows in the object or list that
+    /// `closing` ends (read past it when none does).
+    #[inline]
+    fn another(&mut self, first: &mut bool, closing: u8) -> Scanned<bool> {
+        let byte = self.peek()?;
+        let first = std::mem::replace(first, false);
+        if byte == closing {
+            self.at += 1;
+            self.depth -= 1;
+            Ok(false)
+        } else if !first && byte == b',' {
+            self.at += 1;
+            Ok(true)
+        } else if first {
+            // What follows is read as a key or an item, and refused there
+            // if it is not one.
+            Ok(true)
+        } else {
+            Err(ScanError::Syntax)
+        }
+    }
+
     /// Starts reading an object (the next value must be one).
     pub fn fields(&mut self) -> Scanned<Fields> {
         self.open(b'{')?;
@@ -428,42 +450,14 @@ impl Fields {
     }
 
     fn more(&mut self, scanner: &mut Scanner) -> Scanned<bool> {
-        let byte = scanner.peek()?;
-        let first = std::mem::replace(&mut self.first, false);
-        match byte {
-            b'}' => {
-                scanner.at += 1;
-                scanner.depth -= 1;
-                Ok(false)
-            }
-            b',' if !first => {
-                scanner.at += 1;
-                Ok(true)
-            }
-            b'"' if first => Ok(true),
-            _ => Err(ScanError::Syntax),
-        }
+        scanner.another(&mut self.first, b'}')
     }
 }
 
 impl Items {
     /// Whether another item follows (to be read next).
     pub fn next(&mut self, scanner: &mut Scanner) -> Scanned<bool> {
-        let byte = scanner.peek()?;
-        let first = std::mem::replace(&mut self.first, false);
-        match byte {
-            b']' => {
-                scanner.at += 1;
-                scanner.depth -= 1;
-                Ok(false)
-            }
-            b',' if !first => {
-                scanner.at += 1;
-                Ok(true)
-            }
-            _ if first => Ok(true),
-            _ => Err(ScanError::Syntax),
-        }
+        scanner.another(&mut self.first, b']')
     }
 }
 

@@ -302,24 +302,6 @@ impl From<i64> for Value<'_> {
     }
 }
 
-impl From<u64> for Value<'_> {
-    fn from(number: u64) -> Self {
-        Value::Number(Number::Unsigned(number))
-    }
-}
-
-impl From<f64> for Value<'_> {
-    fn from(number: f64) -> Self {
-        Value::Number(Number::Float(number))
-    }
-}
-
-impl From<bool> for Value<'_> {
-    fn from(value: bool) -> Self {
-        Value::Bool(value)
-    }
-}
-
 /// `value["key"]`: the field, or `null` when there is none (as serde_json).
 impl<'a> std::ops::Index<&str> for Value<'a> {
     type Output = Value<'a>;
