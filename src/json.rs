@@ -9,7 +9,6 @@
 
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::Value;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -110,7 +109,7 @@ pub fn write_string(out: &mut String, text: &str) {
         out.push('"');
     } else {
         // Escapes are rare here: serde_json writes them.
-        out.push_str(&Value::from(text).to_string());
+        out.push_str(&serde_json::to_string(text).unwrap_or_default());
     }
 }
 
@@ -230,8 +229,8 @@ pub(crate) fn nesting(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
     use serde_json::value::RawValue;
+    use serde_json::{Value, json};
 
     #[test]
     fn find_walks_a_path_and_skips_the_rest() {

@@ -6,7 +6,7 @@
 //! tree only to write it out again would double the cost of a mutation.
 
 use crate::defaults::Defaulted;
-use serde_json::Value;
+use crate::json::write_string;
 use std::fmt::Write;
 
 #[derive(Debug, Default, PartialEq)]
@@ -47,37 +47,49 @@ impl Response {
         out.push_str("{\"accepted\":");
         out.push_str(if self.accepted { "true" } else { "false" });
         out.push_str(",\"message\":");
-        push_json(&mut out, self.message.as_deref().map(Value::from));
+        match &self.message {
+            Some(message) => write_string(&mut out, message),
+            None => out.push_str("null"),
+        }
         out.push_str(",\"code\":");
-        push_json(&mut out, self.code.map(Value::from));
+        match self.code {
+            Some(code) => {
+                let _ = write!(out, "{code}");
+            }
+            None => out.push_str("null"),
+        }
         out.push_str(",\"mutated_object\":");
         out.push_str(self.mutated_object.as_deref().unwrap_or("null"));
         out.push_str(",\"audit_annotations\":");
         if self.audit_annotations.is_empty() {
             out.push_str("null");
         } else {
-            let annotations: serde_json::Map<String, Value> = self
-                .audit_annotations
-                .iter()
-                .map(|(key, value)| (key.clone(), Value::from(value.as_str())))
-                .collect();
-            out.push_str(&Value::Object(annotations).to_string());
+            out.push('{');
+            for (index, (key, value)) in self.audit_annotations.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                write_string(&mut out, key);
+                out.push(':');
+                write_string(&mut out, value);
+            }
+            out.push('}');
         }
         out.push_str(",\"warnings\":");
         if self.warnings.is_empty() {
             out.push_str("null");
         } else {
-            out.push_str(&serde_json::to_string(&self.warnings).unwrap_or_default());
+            out.push('[');
+            for (index, warning) in self.warnings.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                write_string(&mut out, warning);
+            }
+            out.push(']');
         }
         out.push('}');
         out.into_bytes()
-    }
-}
-
-fn push_json(out: &mut String, value: Option<Value>) {
-    match value {
-        Some(value) => out.push_str(&value.to_string()),
-        None => out.push_str("null"),
     }
 }
 
@@ -213,6 +225,7 @@ fn shorten(text: &str, limit: usize) -> String {
 mod tests {
     use super::*;
     use Defaulted::*;
+    use serde_json::Value;
 
     fn report(path: &str, name: &str, defaulted: Vec<Defaulted>, insecure: Vec<&str>) -> Report {
         Report {

@@ -6,16 +6,15 @@
 //! the container it belongs to, what the rule expects and what was found, so
 //! a rejection can be acted on without reading the policy's source.
 
-use serde::Serialize;
+use crate::json::write_string;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::fmt;
 
 /// The audit annotation key under which [`audit_annotations`] puts the list.
 pub const AUDIT_ANNOTATION_KEY: &str = "secure-pod-defaults/violations";
 
 /// A field whose value breaks a rule.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Violation {
     /// Indexed path of the offending field in the admitted object, e.g.
     /// `spec.containers[1].securityContext.allowPrivilegeEscalation` or
@@ -166,30 +165,53 @@ fn summary(rules: &str, count: usize) -> String {
     format!("{count} {noun} of {rules}:")
 }
 
-/// The list as JSON for tools: an array of objects with the keys `path`,
-/// `container` (null at pod level), `field`, `expected`, `actual`, `control`.
-pub fn to_json(violations: &[Violation]) -> serde_json::Value {
-    serde_json::to_value(violations).unwrap_or(serde_json::Value::Null)
+/// The list as JSON for tools: an array of objects with the keys `actual`,
+/// `container` (null at pod level), `control`, `expected`, `field` and
+/// `path`, in that order.
+pub fn to_json(violations: &[Violation]) -> String {
+    let mut out = String::with_capacity(160 * violations.len() + 2);
+    out.push('[');
+    for (index, violation) in violations.iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"actual\":");
+        write_string(&mut out, &violation.actual);
+        out.push_str(",\"container\":");
+        match &violation.container {
+            Some(name) => write_string(&mut out, name),
+            None => out.push_str("null"),
+        }
+        out.push_str(",\"control\":");
+        write_string(&mut out, violation.control);
+        out.push_str(",\"expected\":");
+        write_string(&mut out, &violation.expected);
+        out.push_str(",\"field\":");
+        write_string(&mut out, &violation.field);
+        out.push_str(",\"path\":");
+        write_string(&mut out, &violation.path);
+        out.push('}');
+    }
+    out.push(']');
+    out
 }
 
 /// The list as Kubewarden `audit_annotations`: one key,
 /// [`AUDIT_ANNOTATION_KEY`], whose value is the JSON array of [`to_json`].
 /// Empty when there is nothing to report.
-pub fn audit_annotations(violations: &[Violation]) -> HashMap<String, String> {
-    let mut annotations = HashMap::new();
-    if !violations.is_empty() {
-        annotations.insert(
-            AUDIT_ANNOTATION_KEY.to_owned(),
-            to_json(violations).to_string(),
-        );
+pub fn audit_annotations(violations: &[Violation]) -> Vec<(String, String)> {
+    if violations.is_empty() {
+        return Vec::new();
     }
-    annotations
+    vec![(AUDIT_ANNOTATION_KEY.to_owned(), to_json(violations))]
 }
 
 /// A container name in double quotes, escaped as JSON so that a name with
 /// quotes or newlines cannot break the message apart.
 fn quote(name: &str) -> String {
-    serde_json::to_string(name).unwrap_or_else(|_| format!("{name:?}"))
+    let mut quoted = String::with_capacity(name.len() + 2);
+    write_string(&mut quoted, name);
+    quoted
 }
 
 /// Compares two paths, taking runs of digits as numbers.
@@ -341,15 +363,17 @@ mod tests {
                 "Host Namespaces",
             ),
         ];
-        let json = to_json(&list);
+        let json: serde_json::Value = serde_json::from_str(&to_json(&list)).unwrap();
+        assert_eq!(to_json(&list), json.to_string());
         assert_eq!(json[0]["container"], "app");
         assert_eq!(json[0]["control"], "Privilege Escalation");
         assert_eq!(json[1]["container"], serde_json::Value::Null);
         assert_eq!(json[1]["path"], "spec.hostIPC");
         let annotations = audit_annotations(&list);
-        let parsed: serde_json::Value =
-            serde_json::from_str(&annotations[AUDIT_ANNOTATION_KEY]).unwrap();
-        assert_eq!(parsed, json);
+        assert_eq!(
+            annotations,
+            [(AUDIT_ANNOTATION_KEY.to_owned(), to_json(&list))]
+        );
         assert!(audit_annotations(&[]).is_empty());
     }
 }
