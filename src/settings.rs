@@ -6,7 +6,8 @@
 //! and says what is allowed, instead of a serde error dump.
 
 use crate::checks::{PssLevel, PssVersion};
-use serde_json::{Map, Value};
+use crate::scan::{ScanError, Scanner};
+use crate::value::{Map, Value};
 
 /// How much of Knative Serving's `secure-pod-defaults` to apply.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -124,8 +125,22 @@ pub const KEYS: [&str; 9] = [
 impl Settings {
     /// Reads settings from their JSON text, as the host sends them.
     pub fn from_json(text: &[u8]) -> Result<Settings, String> {
-        let value: Value = serde_json::from_slice(text)
-            .map_err(|error| format!("the settings are not valid JSON: {error}"))?;
+        let not_json = |reason: String| format!("the settings are not valid JSON: {reason}");
+        // serde_json says why a text is not JSON.
+        let serde_reason = || match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
+            Err(error) => error.to_string(),
+            Ok(_) => "it cannot be read".to_string(),
+        };
+        let text = std::str::from_utf8(text).map_err(|_| not_json(serde_reason()))?;
+        let mut scanner = Scanner::new(text);
+        let value = match scanner
+            .value()
+            .and_then(|value| scanner.end().map(|()| value))
+        {
+            Ok(value) => value,
+            Err(ScanError::Type) => return Err(not_json(scanner.reason().to_owned())),
+            Err(_) => return Err(not_json(serde_reason())),
+        };
         Settings::from_value(&value)
     }
 
@@ -138,7 +153,7 @@ impl Settings {
             other => {
                 return Err(format!(
                     "the settings must be an object of key: value pairs, not {}",
-                    describe(other)
+                    other.describe()
                 ));
             }
         };
@@ -188,22 +203,14 @@ impl Settings {
     }
 }
 
-fn given<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+fn given<'m, 'a>(map: &'m Map<'a>, key: &str) -> Option<&'m Value<'a>> {
     map.get(key).filter(|value| !value.is_null())
 }
 
 /// Refuses keys not in `known`; `parent` names the enclosing key, if any
 /// (`exemptions.`).
-fn refuse_unknown_keys(
-    map: &Map<String, Value>,
-    known: &[&'static str],
-    parent: &str,
-) -> Result<(), String> {
-    let mut unknown: Vec<&str> = map
-        .keys()
-        .map(String::as_str)
-        .filter(|key| !known.contains(key))
-        .collect();
+fn refuse_unknown_keys(map: &Map, known: &[&'static str], parent: &str) -> Result<(), String> {
+    let mut unknown: Vec<&str> = map.keys().filter(|key| !known.contains(key)).collect();
     if unknown.is_empty() {
         return Ok(());
     }
@@ -280,7 +287,7 @@ fn read_level(value: &Value) -> Result<Level, String> {
     let Value::String(text) = value else {
         return Err(format!(
             "secure_pod_defaults must be {choices}, not {}",
-            describe(value)
+            value.describe()
         ));
     };
     Level::NAMES
@@ -295,7 +302,7 @@ fn read_pod_security(value: &Value) -> Result<PssLevel, String> {
     value
         .as_str()
         .and_then(|text| text.parse().ok())
-        .ok_or_else(|| format!("pod_security must be {choices}, not {}", describe(value)))
+        .ok_or_else(|| format!("pod_security must be {choices}, not {}", value.describe()))
 }
 
 fn read_pod_security_version(value: &Value) -> Result<PssVersion, String> {
@@ -303,7 +310,7 @@ fn read_pod_security_version(value: &Value) -> Result<PssVersion, String> {
         .as_str()
         .and_then(|text| text.parse().ok())
         .ok_or_else(|| {
-            let hint = if value.is_number() {
+            let hint = if matches!(value, Value::Number(_)) {
                 " (write the version as a string, such as \"v1.30\")"
             } else {
                 ""
@@ -311,7 +318,7 @@ fn read_pod_security_version(value: &Value) -> Result<PssVersion, String> {
             format!(
                 "pod_security_version must be \"latest\" or a version from \"v1.0\" to \"v1.{}\", not {}{hint}",
                 PssVersion::NEWEST_MINOR,
-                describe(value)
+                value.describe()
             )
         })
 }
@@ -321,7 +328,7 @@ fn read_exemptions(value: &Value) -> Result<Exemptions, String> {
         return Err(format!(
             "exemptions must be an object with the keys {}, not {}",
             Exemptions::KEYS.join(", "),
-            describe(value)
+            value.describe()
         ));
     };
     refuse_unknown_keys(map, &Exemptions::KEYS, "exemptions.")?;
@@ -332,7 +339,7 @@ fn read_exemptions(value: &Value) -> Result<Exemptions, String> {
         let wrong = || {
             format!(
                 "exemptions.{key} must be a list of non-empty strings, not {}",
-                describe(value)
+                value.describe()
             )
         };
         let items = value.as_array().ok_or_else(wrong)?;
@@ -342,7 +349,7 @@ fn read_exemptions(value: &Value) -> Result<Exemptions, String> {
                 Some(text) if !text.is_empty() => Ok(text.to_string()),
                 _ => Err(format!(
                     "exemptions.{key} must be a list of non-empty strings; it holds {}",
-                    describe(item)
+                    item.describe()
                 )),
             })
             .collect()
@@ -355,7 +362,7 @@ fn read_exemptions(value: &Value) -> Result<Exemptions, String> {
     })
 }
 
-fn read_flag(map: &Map<String, Value>, key: &str) -> Result<bool, String> {
+fn read_flag(map: &Map, key: &str) -> Result<bool, String> {
     given(map, key)
         .map(|value| read_bool(key, value))
         .transpose()
@@ -369,7 +376,7 @@ fn read_id(key: &str, value: &Value) -> Result<i64, String> {
         .ok_or_else(|| {
             format!(
                 "{key} must be a whole number from 0 to {MAX_ID}, not {}",
-                describe(value)
+                value.describe()
             )
         })
 }
@@ -377,42 +384,34 @@ fn read_id(key: &str, value: &Value) -> Result<i64, String> {
 fn read_bool(key: &str, value: &Value) -> Result<bool, String> {
     value
         .as_bool()
-        .ok_or_else(|| format!("{key} must be true or false, not {}", describe(value)))
-}
-
-/// A short description of a JSON value for a message: the value itself when
-/// it is small, its type otherwise.
-pub fn describe(value: &Value) -> String {
-    match value {
-        Value::Null => "null".to_string(),
-        Value::Bool(_) | Value::Number(_) => value.to_string(),
-        Value::String(text) if text.len() <= 40 => format!("\"{text}\""),
-        Value::String(_) => "a long string".to_string(),
-        Value::Array(_) => "a list".to_string(),
-        Value::Object(_) => "an object".to_string(),
-    }
+        .ok_or_else(|| format!("{key} must be true or false, not {}", value.describe()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    fn from_value(value: &Value) -> Result<Settings, String> {
+        Settings::from_value(&crate::value::from_json(value))
+    }
     use serde_json::json;
 
     fn refusal(settings: Value) -> String {
-        Settings::from_value(&settings).unwrap_err()
+        from_value(&settings).unwrap_err()
     }
 
     #[test]
     fn empty_settings_mean_root_allowed() {
-        let settings = Settings::from_value(&json!({})).unwrap();
+        let settings = from_value(&json!({})).unwrap();
         assert_eq!(settings.secure_pod_defaults, Level::RootAllowed);
         assert_eq!(settings, Settings::default());
-        assert_eq!(Settings::from_value(&Value::Null).unwrap(), settings);
+        assert_eq!(from_value(&Value::Null).unwrap(), settings);
     }
 
     #[test]
     fn every_key_is_read() {
-        let settings = Settings::from_value(&json!({
+        let settings = from_value(&json!({
             "secure_pod_defaults": "enabled",
             "run_as_user": 65534,
             "run_as_group": 65534,
@@ -433,7 +432,7 @@ mod tests {
 
     #[test]
     fn null_means_not_given() {
-        let settings = Settings::from_value(&json!({"run_as_user": null})).unwrap();
+        let settings = from_value(&json!({"run_as_user": null})).unwrap();
         assert_eq!(settings.run_as_user, None);
     }
 
@@ -485,7 +484,7 @@ mod tests {
 
     #[test]
     fn checks_and_exemptions_are_read() {
-        let settings = Settings::from_value(&json!({
+        let settings = from_value(&json!({
             "pod_security": "restricted",
             "pod_security_version": "v1.24",
             "validate_only": true,
@@ -552,8 +551,7 @@ mod tests {
                 .starts_with("run_as_user is 0 while secure_pod_defaults is enabled")
         );
         assert!(
-            Settings::from_value(&json!({"secure_pod_defaults": "root-allowed", "run_as_user": 0}))
-                .is_ok()
+            from_value(&json!({"secure_pod_defaults": "root-allowed", "run_as_user": 0})).is_ok()
         );
     }
 
