@@ -5,14 +5,14 @@ use crate::carriers::{self, Carrier};
 use crate::checks::{self, PssLevel};
 use crate::defaults::{self, Defaulted, PodFacts};
 use crate::insecure;
-use crate::json::{self, Splicer};
+use crate::json::Splicer;
 use crate::podspec::{self, ContainerList, PodTemplate, TemplateError};
 use crate::request::{self, Request};
 use crate::response::{self, Report, Response};
+use crate::scan::{self, Scanner};
 use crate::settings::Settings;
 use crate::value::{Map, Value};
 use crate::violation::{self, Violation};
-use serde_json::value::RawValue;
 
 /// Deepest object the policy returns mutated: the host parses the answer
 /// with a limit of 128 levels, and the answer wraps the object.
@@ -141,8 +141,8 @@ fn plan(carrier: &Carrier, request: &Request) -> Result<Option<Plan>, String> {
                     unless_made_by_a_controller: false,
                 }));
             };
-            let template: Value = read_template_as(carrier, object, "the object")?;
-            let old_template: Value = read_template_as(carrier, old_object, "the old object")?;
+            let template = whole_template(carrier, object, "the object")?;
+            let old_template = whole_template(carrier, old_object, "the old object")?;
             if carrier.immutable {
                 // A pod's spec can barely change; as Pod Security Admission
                 // does, only an update that changes what runs is checked.
@@ -191,16 +191,17 @@ fn made_from_a_defaulted_template(template: &PodTemplate) -> bool {
     })
 }
 
-/// The pod template of the object `text`, read as `T` (its default when the
-/// object has none); `which` names what could not be read in the message.
-fn read_template_as<'a, T: serde::Deserialize<'a> + Default>(
-    carrier: &Carrier,
-    text: &'a str,
-    which: &str,
-) -> Result<T, String> {
-    json::find::<T>(text, carrier.template_path)
-        .map(Option::unwrap_or_default)
-        .map_err(|error| format!("{which} cannot be read: {}", podspec::error_text(&error)))
+/// The whole pod template of the object `text` (`null` when the object has
+/// none); `which` names what could not be read in the message.
+fn whole_template<'a>(carrier: &Carrier, text: &'a str, which: &str) -> Result<Value<'a>, String> {
+    let template = scan::find(text, carrier.template_path)
+        .map_err(|reason| format!("{which} cannot be read: {reason}"))?;
+    let Some(template) = template else {
+        return Ok(Value::Null);
+    };
+    Scanner::new(template)
+        .value()
+        .map_err(|_| format!("{which} cannot be read"))
 }
 
 /// Pod Security Admission's test for a pod UPDATE worth checking: a
@@ -477,7 +478,7 @@ fn default_pod_spec(
                     }
                     (None, None) => {
                         let container = container_raw(carrier, object, list, index)?;
-                        splicer.add_field(container.get(), "securityContext", text)
+                        splicer.add_field(container, "securityContext", text)
                     }
                 }
             }
@@ -540,8 +541,9 @@ fn container_raw<'a>(
     base: &'a str,
     list: ContainerList,
     index: usize,
-) -> Result<&'a RawValue, String> {
-    in_pod_spec::<Vec<&RawValue>>(carrier, base, &[list.field()])
+) -> Result<&'a str, String> {
+    in_pod_spec(carrier, base, &[list.field()])
+        .and_then(|containers| scan::items(containers).ok())
         .and_then(|containers| containers.get(index).copied())
         .ok_or_else(|| {
             format!(
@@ -552,12 +554,9 @@ fn container_raw<'a>(
         })
 }
 
-/// The value at `field` (a path) of the pod spec in the object `base`.
-fn in_pod_spec<'a, T: serde::Deserialize<'a>>(
-    carrier: &Carrier,
-    base: &'a str,
-    field: &[&str],
-) -> Option<T> {
+/// The text of the value at `field` (a path) of the pod spec in the object
+/// `base`.
+fn in_pod_spec<'a>(carrier: &Carrier, base: &'a str, field: &[&str]) -> Option<&'a str> {
     let path: Vec<&str> = carrier
         .template_path
         .iter()
@@ -565,7 +564,7 @@ fn in_pod_spec<'a, T: serde::Deserialize<'a>>(
         .chain(["spec"])
         .chain(field.iter().copied())
         .collect();
-    json::find::<T>(base, &path).ok().flatten()
+    scan::find(base, &path).ok().flatten()
 }
 
 /// The optional `run_as_user` / `run_as_group`, written on the pod-level
@@ -591,9 +590,9 @@ fn default_pod_identity(
         Some(raw) => splicer.replace(raw, text),
         None => {
             // Only this rare edit needs the pod spec's own position.
-            let spec_raw = in_pod_spec::<&RawValue>(carrier, object, &[])
+            let spec_raw = in_pod_spec(carrier, object, &[])
                 .ok_or_else(|| format!("{} cannot be read", carrier.pod_spec_path()))?;
-            splicer.add_field(spec_raw.get(), "securityContext", text);
+            splicer.add_field(spec_raw, "securityContext", text);
         }
     }
     *pod_security_context = Some(security_context);

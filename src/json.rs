@@ -1,103 +1,11 @@
-//! Reading and editing the request's JSON without building a tree of it.
+//! Editing the request's JSON without building a tree of it.
 //!
-//! The policy needs a few parts of a large object (the pod spec, each
-//! container's securityContext) and changes even fewer. Everything else is
-//! kept as raw slices of the request text: `find` walks down a path in one
-//! pass, skipping what is not on it, and `Splicer` writes the object back out
-//! as the original text with only the changed byte ranges replaced. Fields the
-//! policy does not know, at any depth, come back byte for byte.
+//! The policy changes a few parts of a large object (each container's
+//! securityContext). Everything else is kept as it is: `Splicer` writes the
+//! object back out as the original text with only the changed byte ranges
+//! replaced, so fields the policy does not know, at any depth, come back
+//! byte for byte.
 
-use serde::Deserialize;
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use std::fmt;
-use std::marker::PhantomData;
-
-/// Deserializes the value at `path` inside the JSON object `text` as `T`,
-/// skipping every other field on the way. `Ok(None)` when a key on the path
-/// is missing or `null`.
-pub fn find<'de, T: Deserialize<'de>>(
-    text: &'de str,
-    path: &[&str],
-) -> Result<Option<T>, serde_json::Error> {
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let found = PathSeed::<T> {
-        path,
-        target: PhantomData,
-    }
-    .deserialize(&mut deserializer)?;
-    deserializer.end()?;
-    Ok(found)
-}
-
-struct PathSeed<'p, T> {
-    path: &'p [&'p str],
-    target: PhantomData<T>,
-}
-
-impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for PathSeed<'_, T> {
-    type Value = Option<T>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
-        if self.path.is_empty() {
-            return Option::<T>::deserialize(deserializer);
-        }
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for PathSeed<'_, T> {
-    type Value = Option<T>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        write!(formatter, "an object with the field \"{}\"", self.path[0])
-    }
-
-    fn visit_unit<E>(self) -> Result<Option<T>, E> {
-        Ok(None)
-    }
-
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Option<T>, M::Error> {
-        let (wanted, rest) = self.path.split_first().expect("path is not empty");
-        let mut found = None;
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            if key.0 == *wanted {
-                // A repeated key overrides the earlier one, as in Go's decoder.
-                found = map.next_value_seed(PathSeed::<T> {
-                    path: rest,
-                    target: PhantomData,
-                })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(found)
-    }
-}
-
-/// An object key or a kept string, borrowed from the request text unless it
-/// has escapes.
-pub struct Key<'de>(pub std::borrow::Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-                formatter.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(text.into()))
-            }
-            fn visit_str<E>(self, text: &str) -> Result<Key<'de>, E> {
-                Ok(Key(text.to_owned().into()))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
-/// Whether a raw value is JSON `null` (an unset field, for Kubernetes).
 /// `text` as a JSON string.
 pub fn write_string(out: &mut String, text: &str) {
     if text
@@ -229,43 +137,7 @@ pub(crate) fn nesting(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::value::RawValue;
     use serde_json::{Value, json};
-
-    #[test]
-    fn find_walks_a_path_and_skips_the_rest() {
-        let text = r#"{"a": [1, {"x": 2}], "spec": {"template": {"spec": {"n": 3}}, "z": "q"}}"#;
-        let found: Option<Value> = find(text, &["spec", "template", "spec"]).unwrap();
-        assert_eq!(found, Some(json!({"n": 3})));
-        let missing: Option<Value> = find(text, &["spec", "nothing"]).unwrap();
-        assert_eq!(missing, None);
-        let whole: Option<Value> = find(text, &[]).unwrap();
-        assert_eq!(whole.unwrap()["spec"]["z"], "q");
-    }
-
-    #[test]
-    fn find_treats_null_as_missing_and_refuses_non_objects() {
-        let found: Option<Value> = find(r#"{"spec": null}"#, &["spec", "x"]).unwrap();
-        assert_eq!(found, None);
-        let error = find::<Value>(r#"{"spec": "text"}"#, &["spec", "x"]).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains("expected an object with the field \"x\"")
-        );
-    }
-
-    #[test]
-    fn find_takes_the_last_of_repeated_keys() {
-        let found: Option<Value> = find(r#"{"a": 1, "a": 2}"#, &["a"]).unwrap();
-        assert_eq!(found, Some(json!(2)));
-    }
-
-    #[test]
-    fn find_reads_escaped_keys() {
-        let found: Option<Value> = find(r#"{"sp\u0065c": 5}"#, &["spec"]).unwrap();
-        assert_eq!(found, Some(json!(5)));
-    }
 
     #[test]
     fn text_is_what_serde_json_writes() {
@@ -308,23 +180,12 @@ mod tests {
     #[test]
     fn splicer_replaces_and_inserts_keeping_everything_else() {
         let base = r#"{"keep": {"deep": [1,2]}, "sc": {"a": 1}, "c": {"name": "x" }, "e": {}}"#;
-        #[derive(Deserialize)]
-        struct View<'a> {
-            #[serde(borrow)]
-            sc: &'a RawValue,
-            #[serde(borrow)]
-            c: &'a RawValue,
-            #[serde(borrow)]
-            e: &'a RawValue,
-            #[serde(borrow)]
-            keep: &'a RawValue,
-        }
-        let view: View = serde_json::from_str(base).unwrap();
+        let field = |key| crate::scan::find(base, &[key]).unwrap().unwrap();
         let mut splicer = Splicer::default();
-        splicer.replace(view.sc.get(), r#"{"a":1,"b":2}"#.to_string());
-        splicer.add_field(view.c.get(), "securityContext", "{}".to_string());
-        splicer.add_field(view.e.get(), "k", "true".to_string());
-        splicer.add_field_after(view.keep.get(), "after", "0".to_string());
+        splicer.replace(field("sc"), r#"{"a":1,"b":2}"#.to_string());
+        splicer.add_field(field("c"), "securityContext", "{}".to_string());
+        splicer.add_field(field("e"), "k", "true".to_string());
+        splicer.add_field_after(field("keep"), "after", "0".to_string());
         let out: Value = serde_json::from_str(&splicer.apply(base).unwrap()).unwrap();
         assert_eq!(
             out,
@@ -333,7 +194,7 @@ mod tests {
         );
         // Edits of another text are refused, not applied somewhere.
         let mut splicer = Splicer::default();
-        splicer.replace(view.sc.get(), "{}".to_string());
+        splicer.replace(field("sc"), "{}".to_string());
         assert_eq!(splicer.apply(r#"{"sc": {"a": 1}}"#), None);
     }
 }

@@ -512,19 +512,6 @@ impl ContainerList {
     }
 }
 
-/// A serde error without its line and column, which point into a fragment
-/// of the request and would only mislead.
-pub fn error_text(error: &serde_json::Error) -> String {
-    without_position(&error.to_string())
-}
-
-fn without_position(text: &str) -> String {
-    match text.find(" at line ") {
-        Some(cut) => text[..cut].to_string(),
-        None => text.to_string(),
-    }
-}
-
 /// Typed reads of securityContext fields, as the API server decodes them:
 /// a missing field and `null` are both unset.
 pub trait Fields {

@@ -402,6 +402,59 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// The text of the value at `path` inside the JSON `text`, every other field
+/// skipped; `None` when a key on the path is missing or `null`. Of a
+/// repeated key the last counts, as in Go's decoder. What cannot be read is
+/// told in one phrase.
+pub fn find<'a>(text: &'a str, path: &[&str]) -> Result<Option<&'a str>, String> {
+    let mut scanner = Scanner::new(text);
+    let found = find_in(&mut scanner, path).and_then(|found| scanner.end().map(|()| found));
+    found.map_err(|error| match error {
+        ScanError::Type => scanner.reason,
+        // The words serde_json uses, as for any other JSON it refuses.
+        ScanError::TooDeep => "recursion limit exceeded".to_owned(),
+        ScanError::Syntax => "it is not valid JSON".to_owned(),
+    })
+}
+
+fn find_in<'a>(scanner: &mut Scanner<'a>, path: &[&str]) -> Scanned<Option<&'a str>> {
+    let Some((wanted, rest)) = path.split_first() else {
+        let start = scanner.start();
+        scanner.skip()?;
+        return Ok(Some(scanner.since(start)).filter(|found| *found != "null"));
+    };
+    if scanner.null()? {
+        return Ok(None);
+    }
+    if scanner.peek()? != b'{' {
+        return Err(scanner.wrong_type(&format!("an object with the field \"{wanted}\"")));
+    }
+    let mut found = None;
+    let mut fields = scanner.fields()?;
+    while let Some(key) = fields.next(scanner)? {
+        if key == *wanted {
+            found = find_in(scanner, rest)?;
+        } else {
+            scanner.skip()?;
+        }
+    }
+    Ok(found)
+}
+
+/// The text of each item of the JSON list `text`.
+pub fn items(text: &str) -> Scanned<Vec<&str>> {
+    let mut scanner = Scanner::new(text);
+    let mut found = Vec::new();
+    let mut items = scanner.items()?;
+    while items.next(&mut scanner)? {
+        let start = scanner.start();
+        scanner.skip()?;
+        found.push(scanner.since(start));
+    }
+    scanner.end()?;
+    Ok(found)
+}
+
 /// Where the run of plain string bytes (no quote, backslash or control
 /// character) from `at` ends: eight bytes at a time while it can.
 fn plain_run_end(bytes: &[u8], mut at: usize) -> usize {
@@ -595,5 +648,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn find_walks_a_path_and_skips_the_rest() {
+        let text = r#"{"a": [1, {"x": 2}], "spec": {"template": {"spec": {"n": 3}}, "z": "q"}}"#;
+        assert_eq!(
+            find(text, &["spec", "template", "spec"]),
+            Ok(Some(r#"{"n": 3}"#))
+        );
+        assert_eq!(find(text, &["spec", "nothing"]), Ok(None));
+        assert_eq!(find(text, &[]), Ok(Some(text)));
+        assert_eq!(find(r#"{"spec": null}"#, &["spec", "x"]), Ok(None));
+        assert_eq!(find(r#"{"a": 1, "a": 2}"#, &["a"]), Ok(Some("2")));
+        assert_eq!(find(r#"{"sp\u0065c": 5}"#, &["spec"]), Ok(Some("5")));
+        assert_eq!(
+            find(r#"{"spec": "text"}"#, &["spec", "x"]),
+            Err(r#"invalid type: string "text", expected an object with the field "x""#.to_owned())
+        );
+        assert_eq!(
+            items(r#"[{"a": 1}, "b" ,null]"#),
+            Ok(vec![r#"{"a": 1}"#, r#""b""#, "null"])
+        );
     }
 }

@@ -9,7 +9,6 @@
 //! `serde_json::Value`, so a rule reads the same either way.
 
 use crate::json::write_string;
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -413,72 +412,13 @@ fn push_number(out: &mut String, mut number: u64, negative: bool) {
     out.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
 }
 
-/// Reads any JSON value, borrowing its strings from the text where it can.
-impl<'de> Deserialize<'de> for Value<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Value<'de>, D::Error> {
-        deserializer.deserialize_any(ValueVisitor)
-    }
-}
-
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value<'de>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, value: bool) -> Result<Value<'de>, E> {
-        Ok(Value::Bool(value))
-    }
-    fn visit_i64<E>(self, value: i64) -> Result<Value<'de>, E> {
-        Ok(Value::from(value))
-    }
-    fn visit_u64<E>(self, value: u64) -> Result<Value<'de>, E> {
-        Ok(Value::Number(Number::Unsigned(value)))
-    }
-    fn visit_f64<E>(self, value: f64) -> Result<Value<'de>, E> {
-        Ok(Value::Number(Number::Float(value)))
-    }
-    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Value<'de>, E> {
-        Ok(Value::String(Cow::Borrowed(value)))
-    }
-    fn visit_str<E>(self, value: &str) -> Result<Value<'de>, E> {
-        Ok(Value::String(Cow::Owned(value.to_owned())))
-    }
-    fn visit_string<E>(self, value: String) -> Result<Value<'de>, E> {
-        Ok(Value::String(Cow::Owned(value)))
-    }
-    fn visit_unit<E>(self) -> Result<Value<'de>, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value<'de>, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value<'de>, D::Error> {
-        Value::deserialize(deserializer)
-    }
-    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Value<'de>, S::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Value<'de>, M::Error> {
-        let mut fields = Map::new();
-        while let Some(crate::json::Key(key)) = map.next_key()? {
-            let value = map.next_value()?;
-            fields.insert(key, value);
-        }
-        Ok(Value::Object(fields))
-    }
-}
-
 /// Reads a whole JSON text (tests build objects with `serde_json::json!`).
 #[cfg(test)]
 pub fn parse(text: &str) -> Value<'_> {
-    serde_json::from_str(text).expect("valid JSON")
+    let mut scanner = crate::scan::Scanner::new(text);
+    let value = scanner.value().expect("valid JSON");
+    scanner.end().expect("one JSON value");
+    value
 }
 
 /// A test object written with `json!`, as the policy would read it.
