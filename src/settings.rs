@@ -1,8 +1,8 @@
 //! The policy's settings: their names, defaults and the sentences that refuse
 //! bad ones.
 //!
-//! Settings are read from a `serde_json::Value` by hand rather than through a
-//! derived `Deserialize`, so every refusal is a sentence that names the key
+//! Settings are read as JSON values ([`crate::value`]) by hand rather than
+//! through a derived `Deserialize`, so every refusal is a sentence that names the key
 //! and says what is allowed, instead of a serde error dump.
 
 use crate::checks::{PssLevel, PssVersion};

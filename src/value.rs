@@ -1,12 +1,12 @@
-//! The JSON values the policy keeps of a pod template, borrowed from the
-//! request text.
+//! The JSON values the policy keeps of a pod template (and its settings),
+//! borrowed from the request text.
 //!
 //! A securityContext has a handful of fields and a container a few kept
 //! ones, so an object is a short list of its fields in the order they came:
 //! one allocation, looked up by a scan, where a tree map allocates a node
 //! per object and a string per key. Strings and keys point into the request
 //! and are copied only when they hold escapes. The API follows
-//! `serde_json::Value`, so a rule reads the same either way.
+//! `serde_json::Value`'s, so a rule reads as it would there.
 
 use crate::json::write_string;
 use std::borrow::Cow;
