@@ -130,12 +130,13 @@ fn read_payload<'a>(
     scanner: &mut Scanner<'a>,
     template_path: fn(&str, &str) -> Option<&'static [&'static str]>,
 ) -> Scanned<Option<(Payload<'a>, Option<Option<PodTemplate<'a>>>)>> {
-    let mut settings = Seen::default();
+    let mut settings = None;
+    let mut seen = Seen::default();
     let mut request = None;
     let mut fields = scanner.fields()?;
     while let Some(key) = fields.next(scanner)? {
         match key.as_ref() {
-            "settings" if settings.first("settings") => settings.value = raw(scanner)?,
+            "settings" if seen.first(0) => settings = raw(scanner)?,
             "request" if request.is_none() => match read_request(scanner, template_path)? {
                 Some(read) => request = Some(read),
                 None => return Ok(None),
@@ -144,32 +145,20 @@ fn read_payload<'a>(
             _ => scanner.skip()?,
         }
     }
-    Ok(request.map(|(request, template)| {
-        (
-            Payload {
-                settings: settings.value,
-                request,
-            },
-            template,
-        )
-    }))
+    Ok(request.map(|(request, template)| (Payload { settings, request }, template)))
 }
 
-/// One field of a few, and whether it was read already.
+/// Which of an object's few known fields (by their number) were read.
 #[derive(Default)]
-struct Seen<'a> {
-    names: Vec<&'static str>,
-    value: Option<&'a str>,
-}
+struct Seen(u32);
 
-impl Seen<'_> {
-    /// Whether `name` is read for the first time (and notes it).
-    fn first(&mut self, name: &'static str) -> bool {
-        if self.names.contains(&name) {
-            return false;
-        }
-        self.names.push(name);
-        true
+impl Seen {
+    /// Whether field `number` is read for the first time (and notes it).
+    fn first(&mut self, number: usize) -> bool {
+        let bit = 1 << number;
+        let first = self.0 & bit == 0;
+        self.0 |= bit;
+        first
     }
 }
 
@@ -203,52 +192,41 @@ fn read_request<'a>(
     let mut seen = Seen::default();
     let mut fields = scanner.fields()?;
     while let Some(key) = fields.next(scanner)? {
-        let name = match key.as_ref() {
-            "uid" => "uid",
-            "kind" => "kind",
-            "subResource" | "sub_resource" => "sub_resource",
-            "name" => "name",
-            "namespace" => "namespace",
-            "operation" => "operation",
-            "userInfo" | "user_info" => "user_info",
-            "object" => "object",
-            "oldObject" | "old_object" => "old_object",
-            _ => {
-                scanner.skip()?;
-                continue;
-            }
+        let Some(field) = RequestField::named(&key) else {
+            scanner.skip()?;
+            continue;
         };
-        if !seen.first(name) {
+        if !seen.first(field as usize) {
             return Ok(None);
         }
-        let target = match name {
-            "uid" => &mut request.uid,
-            "sub_resource" => &mut request.sub_resource,
-            "name" => &mut request.name,
-            "namespace" => &mut request.namespace,
-            "operation" => &mut request.operation,
-            "kind" => match read_kind(scanner)? {
+        let target = match field {
+            RequestField::Uid => &mut request.uid,
+            RequestField::SubResource => &mut request.sub_resource,
+            RequestField::Name => &mut request.name,
+            RequestField::Namespace => &mut request.namespace,
+            RequestField::Operation => &mut request.operation,
+            RequestField::Kind => match read_kind(scanner)? {
                 Some(kind) => {
                     request.kind = kind;
                     continue;
                 }
                 None => return Ok(None),
             },
-            "user_info" => match read_fields(scanner, &["username"])? {
+            RequestField::UserInfo => match read_fields(scanner, &["username"])? {
                 Some([username]) => {
                     request.user_info.username = username;
                     continue;
                 }
                 None => return Ok(None),
             },
-            "old_object" => {
+            RequestField::OldObject => {
                 request.old_object = raw(scanner)?;
                 continue;
             }
-            _ => {
-                // The object: its template is read on the way when the kind
-                // is known by now (the operation may come later, and is
-                // checked at the end).
+            RequestField::Object => {
+                // Its template is read on the way when the kind is known by
+                // now (the operation may come later, and is checked at the
+                // end).
                 let start = scanner.start();
                 match template_path(&request.kind.group, &request.kind.kind) {
                     Some(path) => {
@@ -266,6 +244,38 @@ fn read_request<'a>(
         }
     }
     Ok(Some((request, template)))
+}
+
+/// The AdmissionRequest fields the policy reads.
+#[derive(Clone, Copy)]
+enum RequestField {
+    Uid,
+    Kind,
+    SubResource,
+    Name,
+    Namespace,
+    Operation,
+    UserInfo,
+    Object,
+    OldObject,
+}
+
+impl RequestField {
+    /// The field a key names, in camelCase or in snake_case.
+    fn named(key: &str) -> Option<RequestField> {
+        Some(match key {
+            "uid" => RequestField::Uid,
+            "kind" => RequestField::Kind,
+            "subResource" | "sub_resource" => RequestField::SubResource,
+            "name" => RequestField::Name,
+            "namespace" => RequestField::Namespace,
+            "operation" => RequestField::Operation,
+            "userInfo" | "user_info" => RequestField::UserInfo,
+            "object" => RequestField::Object,
+            "oldObject" | "old_object" => RequestField::OldObject,
+            _ => return None,
+        })
+    }
 }
 
 fn read_kind<'a>(scanner: &mut Scanner<'a>) -> Scanned<Option<GroupVersionKind<'a>>> {
@@ -298,7 +308,7 @@ fn read_fields<'a, const N: usize>(
             scanner.skip()?;
             continue;
         };
-        if !seen.first(names[index]) {
+        if !seen.first(index) {
             return Ok(None);
         }
         match string(scanner)? {
