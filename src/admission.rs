@@ -7,7 +7,7 @@ use crate::defaults::{self, Defaulted, PodFacts};
 use crate::insecure;
 use crate::json::Splicer;
 use crate::podspec::{self, ContainerList, PodTemplate, TemplateError};
-use crate::request::{self, Request};
+use crate::request::{self, Request, Unread};
 use crate::response::{self, Report, Response};
 use crate::scan::{self, Scanner};
 use crate::settings::Settings;
@@ -42,17 +42,19 @@ struct Plan {
 
 /// The answer to one waPC `validate` payload.
 pub fn evaluate(payload_bytes: &[u8]) -> Response {
-    // A new object is read with its pod template in one pass; anything
-    // else, or anything that pass cannot read, the usual way.
-    let fused = request::parse_with_template(payload_bytes, |group, kind| {
-        carriers::carrier(group, kind).map(|carrier| carrier.template_path)
-    });
-    let (payload, template) = match fused {
-        Some((payload, template)) => (payload, Some(template.unwrap_or_default())),
-        None => match request::parse(payload_bytes) {
-            Ok(payload) => (payload, None),
-            Err(message) => return Response::reject(message),
-        },
+    // A new object is read with its pod template in one pass. A template
+    // that cannot be read is read again on its own, to be told why.
+    let template_path: request::TemplatePath =
+        |group, kind| carriers::carrier(group, kind).map(|carrier| carrier.template_path);
+    let read = match request::read(payload_bytes, Some(template_path)) {
+        Err(Unread::Template) => request::read(payload_bytes, None),
+        read => read,
+    };
+    let (payload, template) = match read {
+        Ok(read) => read,
+        Err(Unread::Refused(message)) => return Response::reject(message),
+        // Only a read with a template gives up on it.
+        Err(Unread::Template) => return Response::reject("the object cannot be read".to_owned()),
     };
     let settings_text = payload.settings.unwrap_or("{}");
     LAST_SETTINGS.with(|cache| {
@@ -794,30 +796,41 @@ mod tests {
         assert_eq!(spaced_answer, unspaced);
     }
 
+    fn template_path() -> Option<request::TemplatePath> {
+        Some(|group, kind| carriers::carrier(group, kind).map(|carrier| carrier.template_path))
+    }
+
     #[test]
-    fn only_a_create_is_read_in_one_pass() {
+    fn only_a_new_objects_template_is_read_on_the_way() {
         let payload = format!(
             r#"{{"request": {{"kind": {{"group": "apps", "kind": "Deployment"}}, "object": {OBJECT}, "oldObject": {OBJECT}, "operation": "UPDATE"}}}}"#
         );
-        let template_path = |group: &str, kind: &str| {
-            carriers::carrier(group, kind).map(|carrier| carrier.template_path)
-        };
-        assert!(request::parse_with_template(payload.as_bytes(), template_path).is_none());
+        let (_, template) = request::read(payload.as_bytes(), template_path()).unwrap();
+        assert!(template.is_none());
         let twice = payload
             .replace("\"oldObject\"", "\"object\"")
             .replace("UPDATE", "CREATE");
-        assert!(request::parse_with_template(twice.as_bytes(), template_path).is_none());
         assert!(
             evaluate(twice.as_bytes())
                 .message
                 .unwrap()
-                .contains("duplicate field `object`")
+                .ends_with("duplicate field `object`")
         );
         let create = payload.replace("UPDATE", "CREATE");
-        let (payload, template) =
-            request::parse_with_template(create.as_bytes(), template_path).unwrap();
+        let (payload, template) = request::read(create.as_bytes(), template_path()).unwrap();
         assert!(template.unwrap().spec().is_some());
         assert_eq!(payload.request.object, Some(OBJECT));
+        // A template that cannot be read is left to its own reader.
+        let unreadable = create.replace(r#""name":"app""#, r#""name":5"#);
+        assert!(matches!(
+            request::read(unreadable.as_bytes(), template_path()),
+            Err(Unread::Template)
+        ));
+        assert!(request::read(unreadable.as_bytes(), None).is_ok());
+        assert_eq!(
+            evaluate(unreadable.as_bytes()).message.unwrap(),
+            "spec.template.spec.containers[0]: invalid type: integer `5`, expected a string"
+        );
     }
 
     #[test]
@@ -838,73 +851,55 @@ mod tests {
     }
 
     #[test]
-    fn the_one_pass_read_reads_the_request_as_the_usual_read_does() {
-        let template_path = |group: &str, kind: &str| {
-            carriers::carrier(group, kind).map(|carrier| carrier.template_path)
-        };
+    fn the_request_reads_the_same_with_its_template_or_without() {
         let payload = format!(
             r#"{{"settings": {{"a": [1]}}, "other": [{{}}], "request": {{"uid": "u-1", "kind": {{"group": "apps", "version": "v1", "kind": "Deployment", "x": 1}},
             "resource": {{"group": "apps"}}, "subResource": "", "name": "w", "namespace": "sh\u006fp", "operation": "CREATE",
             "userInfo": {{"username": "alice", "groups": ["a"]}}, "object": {OBJECT}, "oldObject": null, "dryRun": false}}}}"#
         );
-        let (fused, template) =
-            request::parse_with_template(payload.as_bytes(), template_path).unwrap();
-        let usual = request::parse(payload.as_bytes()).unwrap();
-        assert!(template.is_some());
-        assert_eq!(fused.settings, usual.settings);
-        let (fused, usual) = (fused.request, usual.request);
-        assert_eq!(
-            (
-                &fused.uid,
-                &fused.kind.group,
-                &fused.kind.version,
-                &fused.kind.kind
-            ),
-            (
-                &usual.uid,
-                &usual.kind.group,
-                &usual.kind.version,
-                &usual.kind.kind
-            )
-        );
-        assert_eq!(
-            (
-                &fused.name,
-                &fused.namespace,
-                &fused.operation,
-                &fused.sub_resource
-            ),
-            (
-                &usual.name,
-                &usual.namespace,
-                &usual.operation,
-                &usual.sub_resource
-            )
-        );
-        assert_eq!(fused.namespace, "shop");
-        assert_eq!(fused.user_info.username, usual.user_info.username);
-        assert_eq!(
-            (fused.object, fused.old_object),
-            (usual.object, usual.old_object)
-        );
-        // What the usual read refuses, or reads otherwise, is left to it.
-        for refused in [
-            payload.replace(r#""uid": "u-1""#, r#""uid": 1"#),
-            payload.replace(r#""name": "w""#, r#""name": null"#),
-            payload.replace(r#""name": "w""#, r#""name": "w", "name": "v""#),
-            payload.replace(r#""username": "alice""#, r#""username": ["alice"]"#),
-            payload.replace(
-                r#""dryRun": false}}"#,
-                r#""dryRun": false}}, "request": {}"#,
-            ),
-            payload.replace(r#""dryRun": false"#, r#""dryRun": fals"#),
-            payload.replace("\"operation\": \"CREATE\"", "\"operation\": \"UPDATE\""),
-            format!("{payload} x"),
-        ] {
-            assert!(
-                request::parse_with_template(refused.as_bytes(), template_path).is_none(),
-                "{refused}"
+        let (with, template) = request::read(payload.as_bytes(), template_path()).unwrap();
+        let (without, none) = request::read(payload.as_bytes(), None).unwrap();
+        assert!(template.is_some() && none.is_none());
+        assert_eq!(with.settings, Some(r#"{"a": [1]}"#));
+        assert_eq!(with.settings, without.settings);
+        {
+            let (with, without) = (&with.request, &without.request);
+            assert_eq!(
+                [
+                    &with.uid,
+                    &with.kind.group,
+                    &with.kind.version,
+                    &with.kind.kind
+                ],
+                [
+                    &without.uid,
+                    &without.kind.group,
+                    &without.kind.version,
+                    &without.kind.kind
+                ]
+            );
+            assert_eq!(
+                [
+                    &with.name,
+                    &with.namespace,
+                    &with.operation,
+                    &with.sub_resource
+                ],
+                [
+                    &without.name,
+                    &without.namespace,
+                    &without.operation,
+                    &without.sub_resource
+                ]
+            );
+            assert_eq!(with.user_info.username, without.user_info.username);
+            assert_eq!(
+                (with.object, with.old_object),
+                (without.object, without.old_object)
             );
         }
+        assert_eq!(with.request.namespace, "shop");
+        assert_eq!(with.request.user_info.username, "alice");
+        assert_eq!(with.request.object, Some(OBJECT));
     }
 }

@@ -1,151 +1,111 @@
 //! The waPC payload: the settings and the Kubernetes AdmissionRequest, read
-//! without copying the object (it stays a slice of the payload). A new
-//! object's pod template is read in the same pass ([`parse_with_template`]).
+//! by the scanner without copying the object (it stays a slice of the
+//! payload). A new object's pod template is read in the same pass.
 //!
 //! Field names are accepted both in the AdmissionRequest's camelCase and in
 //! snake_case, as the SDK's `KubernetesAdmissionRequest` accepts them.
 
 use crate::podspec::{PodTemplate, TemplateReader};
-use crate::scan::{Scanned, Scanner};
+use crate::scan::{ScanError, Scanned, Scanner};
 use crate::value::same_key;
-use serde::{Deserialize, Deserializer};
-use serde_json::value::RawValue;
 use std::borrow::Cow;
 
-#[derive(Deserialize)]
 pub struct Payload<'a> {
-    #[serde(borrow, default, deserialize_with = "raw_text")]
+    /// The settings' text; `None` when absent or `null`.
     pub settings: Option<&'a str>,
-    #[serde(borrow)]
     pub request: Request<'a>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Default)]
 pub struct Request<'a> {
-    #[serde(borrow)]
     pub uid: Cow<'a, str>,
-    #[serde(borrow)]
     pub kind: GroupVersionKind<'a>,
-    #[serde(borrow, alias = "subResource")]
     pub sub_resource: Cow<'a, str>,
-    #[serde(borrow)]
     pub name: Cow<'a, str>,
-    #[serde(borrow)]
     pub namespace: Cow<'a, str>,
-    #[serde(borrow)]
     pub operation: Cow<'a, str>,
-    #[serde(borrow, alias = "userInfo")]
     pub user_info: UserInfo<'a>,
     /// The object's text; `None` when absent or `null`.
-    #[serde(borrow, deserialize_with = "raw_text")]
     pub object: Option<&'a str>,
-    #[serde(borrow, alias = "oldObject", deserialize_with = "raw_text")]
     pub old_object: Option<&'a str>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Default)]
 pub struct GroupVersionKind<'a> {
-    #[serde(borrow)]
     pub group: Cow<'a, str>,
-    #[serde(borrow)]
     pub version: Cow<'a, str>,
-    #[serde(borrow)]
     pub kind: Cow<'a, str>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Default)]
 pub struct UserInfo<'a> {
-    #[serde(borrow)]
     pub username: Cow<'a, str>,
 }
 
-/// A JSON value left as its text; `null` as `None`.
-fn raw_text<'de: 'a, 'a, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<&'a str>, D::Error> {
-    let raw = Option::<&'de RawValue>::deserialize(deserializer)?;
-    Ok(raw.map(RawValue::get).filter(|text| *text != "null"))
+/// Where a kind keeps its pod template (`None` for kinds without one).
+pub type TemplatePath = fn(&str, &str) -> Option<&'static [&'static str]>;
+
+/// Why a payload was not read.
+#[derive(Debug, PartialEq)]
+pub enum Unread {
+    /// The payload is not an admission request: one sentence says why.
+    Refused(String),
+    /// The object's pod template cannot be read: reading the payload
+    /// without it lets the template's own reader say why.
+    Template,
 }
 
-/// Reads the payload, or says in one sentence why it cannot be read.
-pub fn parse(payload: &[u8]) -> Result<Payload<'_>, String> {
-    let text = std::str::from_utf8(payload)
-        .map_err(|error| format!("the admission request cannot be read: {error}"))?;
-    serde_json::from_str(text).map_err(|error| {
-        let reason = error
-            .to_string()
-            .replace("struct Payload", "an object with settings and request")
-            .replace("struct Request", "an AdmissionRequest object")
-            .replace("struct GroupVersionKind", "a group, version and kind")
-            .replace("struct UserInfo", "a userInfo object");
-        format!("the admission request cannot be read: {reason}")
-    })
-}
-
-/// The payload of a new object's admission read in one pass, with its pod
-/// template: `template_path` says where a kind keeps it (`None` for kinds
-/// without one). `None` when the payload is not that (another operation)
-/// or is anything [`parse`] would refuse or read differently (a repeated
-/// field, a field of the wrong type, a pod template that cannot be read):
-/// [`parse`] and a read of the object then tell.
-///
-/// Most admitted objects need no change, and such an object is then read
-/// once, not once to find its end and once more for its template.
-pub fn parse_with_template(
+/// Reads the payload. With `template_path`, the pod template of a new
+/// object is read on the way (`None` for any other request, or an object
+/// without one): most admitted objects need no change, and such an object
+/// is then read once.
+pub fn read(
     payload: &[u8],
-    template_path: fn(&str, &str) -> Option<&'static [&'static str]>,
-) -> Option<(Payload<'_>, Option<PodTemplate<'_>>)> {
-    let text = std::str::from_utf8(payload).ok()?;
+    template_path: Option<TemplatePath>,
+) -> Result<(Payload<'_>, Option<PodTemplate<'_>>), Unread> {
+    let refused =
+        |reason: &str| Unread::Refused(format!("the admission request cannot be read: {reason}"));
+    let text = std::str::from_utf8(payload).map_err(|error| refused(&error.to_string()))?;
     let mut scanner = Scanner::new(text);
-    let (payload, template) = read_payload(&mut scanner, template_path).ok()??;
-    scanner.end().ok()?;
-    let request = &payload.request;
-    if request.operation != "CREATE" || !request.sub_resource.is_empty() {
-        return None;
-    }
-    let template = match (template, request.object) {
-        (Some(template), _) => template,
-        // The kind came after the object: its template is read now.
-        (None, Some(object)) => match template_path(&request.kind.group, &request.kind.kind) {
-            Some(path) => {
-                let mut scanner = Scanner::new(object);
-                TemplateReader::default()
-                    .read_object(&mut scanner, path)
-                    .ok()?
-            }
-            None => None,
-        },
-        (None, None) => None,
+    let mut reader = PayloadReader {
+        template_path,
+        template: None,
+        template_unread: false,
     };
-    Some((payload, template))
+    let read = reader
+        .payload(&mut scanner)
+        .and_then(|payload| scanner.end().map(|()| payload));
+    if reader.template_unread {
+        return Err(Unread::Template);
+    }
+    let payload = read.map_err(|_| refused(scanner.reason()))?;
+    let request = &payload.request;
+    let new_object = request.operation == "CREATE" && request.sub_resource.is_empty();
+    let template = match (template_path, reader.template) {
+        (Some(_), Some(template)) if new_object => template,
+        // The kind came after the object: its template is read now.
+        (Some(template_path), None) if new_object => {
+            match (
+                request.object,
+                template_path(&request.kind.group, &request.kind.kind),
+            ) {
+                (Some(object), Some(path)) => TemplateReader::default()
+                    .read_object(&mut Scanner::new(object), path)
+                    .map_err(|_| Unread::Template)?,
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    Ok((payload, template))
 }
 
-/// The payload's fields, as `parse` reads them; `Ok(None)` when a field is
-/// repeated or of a type `parse` refuses.
-#[allow(clippy::type_complexity)]
-fn read_payload<'a>(
-    scanner: &mut Scanner<'a>,
-    template_path: fn(&str, &str) -> Option<&'static [&'static str]>,
-) -> Scanned<Option<(Payload<'a>, Option<Option<PodTemplate<'a>>>)>> {
-    let mut settings = None;
-    let mut seen = Seen::default();
-    let mut request = None;
-    let mut fields = scanner.fields()?;
-    while let Some(key) = fields.next(scanner)? {
-        match key.as_ref() {
-            "settings" if seen.first(0) => settings = raw(scanner)?,
-            "request" if request.is_none() => match read_request(scanner, template_path)? {
-                Some(read) => request = Some(read),
-                None => return Ok(None),
-            },
-            "settings" | "request" => return Ok(None),
-            _ => scanner.skip()?,
-        }
-    }
-    Ok(request.map(|(request, template)| (Payload { settings, request }, template)))
+struct PayloadReader<'a> {
+    template_path: Option<TemplatePath>,
+    /// The object's template, once read.
+    template: Option<Option<PodTemplate<'a>>>,
+    /// The template could not be read (the error is the template's).
+    template_unread: bool,
 }
 
 /// Which of an object's few known fields (by their number) were read.
@@ -153,97 +113,15 @@ fn read_payload<'a>(
 struct Seen(u32);
 
 impl Seen {
-    /// Whether field `number` is read for the first time (and notes it).
-    fn first(&mut self, number: usize) -> bool {
+    /// Refuses a field read before, as serde refuses a repeated field.
+    fn first(&mut self, scanner: &mut Scanner, number: usize, key: &str) -> Scanned<()> {
         let bit = 1 << number;
-        let first = self.0 & bit == 0;
+        if self.0 & bit != 0 {
+            return Err(scanner.type_error(format!("duplicate field `{key}`")));
+        }
         self.0 |= bit;
-        first
+        Ok(())
     }
-}
-
-/// A value as its text; `null` as `None`.
-fn raw<'a>(scanner: &mut Scanner<'a>) -> Scanned<Option<&'a str>> {
-    let start = scanner.start();
-    scanner.skip()?;
-    Ok(Some(scanner.since(start)).filter(|text| *text != "null"))
-}
-
-/// A string field; `None` for anything else, which `parse` refuses.
-fn string<'a>(scanner: &mut Scanner<'a>) -> Scanned<Option<Cow<'a, str>>> {
-    if scanner.peek()? != b'"' {
-        return Ok(None);
-    }
-    scanner.string().map(Some)
-}
-
-/// The AdmissionRequest, and its object's template when the kind came
-/// before the object and has one.
-#[allow(clippy::type_complexity)]
-fn read_request<'a>(
-    scanner: &mut Scanner<'a>,
-    template_path: fn(&str, &str) -> Option<&'static [&'static str]>,
-) -> Scanned<Option<(Request<'a>, Option<Option<PodTemplate<'a>>>)>> {
-    if scanner.peek()? != b'{' {
-        return Ok(None);
-    }
-    let mut request = Request::default();
-    let mut template = None;
-    let mut seen = Seen::default();
-    let mut fields = scanner.fields()?;
-    while let Some(key) = fields.next(scanner)? {
-        let Some(field) = RequestField::named(&key) else {
-            scanner.skip()?;
-            continue;
-        };
-        if !seen.first(field as usize) {
-            return Ok(None);
-        }
-        let target = match field {
-            RequestField::Uid => &mut request.uid,
-            RequestField::SubResource => &mut request.sub_resource,
-            RequestField::Name => &mut request.name,
-            RequestField::Namespace => &mut request.namespace,
-            RequestField::Operation => &mut request.operation,
-            RequestField::Kind => match read_kind(scanner)? {
-                Some(kind) => {
-                    request.kind = kind;
-                    continue;
-                }
-                None => return Ok(None),
-            },
-            RequestField::UserInfo => match read_fields(scanner, &["username"])? {
-                Some([username]) => {
-                    request.user_info.username = username;
-                    continue;
-                }
-                None => return Ok(None),
-            },
-            RequestField::OldObject => {
-                request.old_object = raw(scanner)?;
-                continue;
-            }
-            RequestField::Object => {
-                // Its template is read on the way when the kind is known by
-                // now (the operation may come later, and is checked at the
-                // end).
-                let start = scanner.start();
-                match template_path(&request.kind.group, &request.kind.kind) {
-                    Some(path) => {
-                        template = Some(TemplateReader::default().read_object(scanner, path)?)
-                    }
-                    None => scanner.skip()?,
-                }
-                request.object = Some(scanner.since(start)).filter(|text| *text != "null");
-                continue;
-            }
-        };
-        match string(scanner)? {
-            Some(text) => *target = text,
-            None => return Ok(None),
-        }
-    }
-    Ok(Some((request, template)))
 }
 
 /// The AdmissionRequest fields the policy reads.
@@ -278,28 +156,135 @@ impl RequestField {
     }
 }
 
-fn read_kind<'a>(scanner: &mut Scanner<'a>) -> Scanned<Option<GroupVersionKind<'a>>> {
-    Ok(
-        read_fields(scanner, &["group", "version", "kind"])?.map(|[group, version, kind]| {
-            GroupVersionKind {
-                group,
-                version,
-                kind,
+impl<'a> PayloadReader<'a> {
+    fn payload(&mut self, scanner: &mut Scanner<'a>) -> Scanned<Payload<'a>> {
+        expect_object(scanner, "an object with settings and request")?;
+        let mut settings = None;
+        let mut request = None;
+        let mut seen = Seen::default();
+        let mut fields = scanner.fields()?;
+        while let Some(key) = fields.next(scanner)? {
+            if same_key(&key, "settings") {
+                seen.first(scanner, 0, &key)?;
+                settings = raw(scanner)?;
+            } else if same_key(&key, "request") {
+                seen.first(scanner, 1, &key)?;
+                request = Some(self.request(scanner)?);
+            } else {
+                scanner.skip()?;
             }
-        }),
-    )
+        }
+        match request {
+            Some(request) => Ok(Payload { settings, request }),
+            None => Err(scanner.type_error("missing field `request`".to_owned())),
+        }
+    }
+
+    fn request(&mut self, scanner: &mut Scanner<'a>) -> Scanned<Request<'a>> {
+        expect_object(scanner, "an AdmissionRequest object")?;
+        let mut request = Request::default();
+        let mut seen = Seen::default();
+        let mut fields = scanner.fields()?;
+        while let Some(key) = fields.next(scanner)? {
+            let Some(field) = RequestField::named(&key) else {
+                scanner.skip()?;
+                continue;
+            };
+            seen.first(scanner, field as usize, &key)?;
+            let target = match field {
+                RequestField::Uid => &mut request.uid,
+                RequestField::SubResource => &mut request.sub_resource,
+                RequestField::Name => &mut request.name,
+                RequestField::Namespace => &mut request.namespace,
+                RequestField::Operation => &mut request.operation,
+                RequestField::Kind => {
+                    expect_object(scanner, "a group, version and kind")?;
+                    let [group, version, kind] =
+                        string_fields(scanner, &["group", "version", "kind"])?;
+                    request.kind = GroupVersionKind {
+                        group,
+                        version,
+                        kind,
+                    };
+                    continue;
+                }
+                RequestField::UserInfo => {
+                    expect_object(scanner, "a userInfo object")?;
+                    let [username] = string_fields(scanner, &["username"])?;
+                    request.user_info.username = username;
+                    continue;
+                }
+                RequestField::OldObject => {
+                    request.old_object = raw(scanner)?;
+                    continue;
+                }
+                RequestField::Object => {
+                    request.object = self.object(scanner, &request.kind)?;
+                    continue;
+                }
+            };
+            *target = string(scanner)?;
+        }
+        Ok(request)
+    }
+
+    /// The object's text, and its template on the way when the kind is
+    /// known by now (the operation may come later, and is checked at the
+    /// end).
+    fn object(
+        &mut self,
+        scanner: &mut Scanner<'a>,
+        kind: &GroupVersionKind,
+    ) -> Scanned<Option<&'a str>> {
+        let path = self
+            .template_path
+            .and_then(|template_path| template_path(&kind.group, &kind.kind));
+        let start = scanner.start();
+        match path {
+            Some(path) => match TemplateReader::default().read_object(scanner, path) {
+                Ok(template) => self.template = Some(template),
+                Err(ScanError::Syntax) => return Err(ScanError::Syntax),
+                Err(error) => {
+                    self.template_unread = true;
+                    return Err(error);
+                }
+            },
+            None => scanner.skip()?,
+        }
+        Ok(Some(scanner.since(start)).filter(|text| *text != "null"))
+    }
+}
+
+/// Refuses anything but an object (and `null`, which serde refuses too).
+fn expect_object(scanner: &mut Scanner, expected: &str) -> Scanned<()> {
+    if scanner.peek()? == b'{' {
+        Ok(())
+    } else {
+        Err(scanner.wrong_type(expected))
+    }
+}
+
+/// A value as its text; `null` as `None`.
+fn raw<'a>(scanner: &mut Scanner<'a>) -> Scanned<Option<&'a str>> {
+    let start = scanner.start();
+    scanner.skip()?;
+    Ok(Some(scanner.since(start)).filter(|text| *text != "null"))
+}
+
+/// A string field.
+fn string<'a>(scanner: &mut Scanner<'a>) -> Scanned<Cow<'a, str>> {
+    if scanner.peek()? != b'"' {
+        return Err(scanner.wrong_type("a string"));
+    }
+    scanner.string()
 }
 
 /// The string fields `names` of an object (empty when absent), every other
-/// field skipped; `None` when it is not an object, or a field is repeated
-/// or not a string.
-fn read_fields<'a, const N: usize>(
+/// field skipped.
+fn string_fields<'a, const N: usize>(
     scanner: &mut Scanner<'a>,
     names: &[&'static str; N],
-) -> Scanned<Option<[Cow<'a, str>; N]>> {
-    if scanner.peek()? != b'{' {
-        return Ok(None);
-    }
+) -> Scanned<[Cow<'a, str>; N]> {
     let mut values: [Cow<'a, str>; N] = std::array::from_fn(|_| Cow::Borrowed(""));
     let mut seen = Seen::default();
     let mut fields = scanner.fields()?;
@@ -308,15 +293,10 @@ fn read_fields<'a, const N: usize>(
             scanner.skip()?;
             continue;
         };
-        if !seen.first(index) {
-            return Ok(None);
-        }
-        match string(scanner)? {
-            Some(text) => values[index] = text,
-            None => return Ok(None),
-        }
+        seen.first(scanner, index, &key)?;
+        values[index] = string(scanner)?;
     }
-    Ok(Some(values))
+    Ok(values)
 }
 
 #[cfg(test)]
@@ -328,7 +308,7 @@ mod tests {
         let camel = br#"{"settings": {}, "request": {"uid": "1", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
             "subResource": "scale", "operation": "UPDATE", "userInfo": {"username": "alice"},
             "object": {"a": 1}, "oldObject": null, "dryRun": false, "options": {}}}"#;
-        let payload = parse(camel).unwrap();
+        let (payload, _) = read(camel, None).unwrap();
         assert_eq!(payload.request.kind.kind, "Deployment");
         assert_eq!(payload.request.sub_resource, "scale");
         assert_eq!(payload.request.user_info.username, "alice");
@@ -336,7 +316,7 @@ mod tests {
         assert!(payload.request.old_object.is_none());
 
         let snake = br#"{"request": {"sub_resource": "status", "user_info": {"username": "bob"}, "old_object": {}}}"#;
-        let payload = parse(snake).unwrap();
+        let (payload, _) = read(snake, None).unwrap();
         assert_eq!(payload.request.sub_resource, "status");
         assert_eq!(payload.request.user_info.username, "bob");
         assert!(payload.request.old_object.is_some());
@@ -344,17 +324,51 @@ mod tests {
 
     #[test]
     fn unreadable_payloads_are_explained() {
-        assert!(
-            parse(b"{")
-                .err()
-                .unwrap()
-                .starts_with("the admission request cannot be read: ")
-        );
-        assert!(
-            parse(b"{}")
-                .err()
-                .unwrap()
-                .contains("missing field `request`")
-        );
+        let refused = |payload: &[u8]| match read(payload, None) {
+            Err(Unread::Refused(message)) => message,
+            _ => panic!("{payload:?} was read"),
+        };
+        for (payload, reason) in [
+            (&b"{"[..], "EOF while parsing an object at line 1 column 1"),
+            (b"{}", "missing field `request`"),
+            (
+                b"[1]",
+                "invalid type: sequence, expected an object with settings and request",
+            ),
+            (
+                b"{\"request\": null}",
+                "invalid type: null, expected an AdmissionRequest object",
+            ),
+            (
+                b"{\"request\": {\"uid\": 5}}",
+                "invalid type: integer `5`, expected a string",
+            ),
+            (
+                b"{\"request\": {\"kind\": \"Pod\"}}",
+                "invalid type: string \"Pod\", expected a group, version and kind",
+            ),
+            (
+                b"{\"request\": {\"userInfo\": {\"username\": null}}}",
+                "invalid type: null, expected a string",
+            ),
+            (
+                b"{\"request\": {\"object\": {}, \"object\": {}}}",
+                "duplicate field `object`",
+            ),
+            (
+                b"{\"request\": {}, \"request\": {}}",
+                "duplicate field `request`",
+            ),
+            (
+                b"{\"request\": {}} x",
+                "trailing characters at line 1 column 17",
+            ),
+            (b"\xff", "invalid utf-8 sequence of 1 bytes from index 0"),
+        ] {
+            assert_eq!(
+                refused(payload),
+                format!("the admission request cannot be read: {reason}")
+            );
+        }
     }
 }

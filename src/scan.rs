@@ -3,24 +3,24 @@
 //!
 //! Most of an admitted object is skipped, and skipping here is a walk over
 //! bytes that checks the syntax and counts the nesting, with no visitor in
-//! between. It reads strict JSON only (RFC 8259, as serde_json does): what
-//! it refuses as [`ScanError::Syntax`] is then read by serde_json, which
-//! says why in its own words.
+//! between. It reads strict JSON only (RFC 8259, as serde_json does), and
+//! says what it refuses in serde_json's words, with the line and column.
 
 use crate::value::{Map, Number, Value};
 use std::borrow::Cow;
 
-/// The deepest nesting read, as serde_json's recursion limit.
+/// The deepest nesting a value is read whole (kept) to, as serde_json's
+/// recursion limit. What is skipped may nest deeper.
 pub const MAX_DEPTH: usize = 128;
 
 /// Why a text cannot be read. A single byte, so that every result of the
-/// scanner fits a register; the words for a `Type` error are kept in the
-/// scanner ([`Scanner::reason`]).
+/// scanner fits a register; the words are kept in the scanner
+/// ([`Scanner::reason`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScanError {
     /// Not JSON.
     Syntax,
-    /// Nested deeper than [`MAX_DEPTH`].
+    /// A value to keep nests deeper than [`MAX_DEPTH`].
     TooDeep,
     /// A value of the wrong type where it is.
     Type,
@@ -35,8 +35,8 @@ pub struct Scanner<'a> {
     depth: usize,
     /// The most that were open at once.
     deepest: usize,
-    /// Why the last [`ScanError::Type`] was returned, in serde's words, e.g.
-    /// `invalid type: integer `5`, expected a string`.
+    /// Why the last error was returned, e.g. `invalid type: integer `5`,
+    /// expected a string` or `expected `,` or `}` at line 1 column 9`.
     reason: String,
 }
 
@@ -63,7 +63,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Why the last [`ScanError::Type`] was returned.
+    /// Why the last error was returned.
     pub fn reason(&self) -> &str {
         &self.reason
     }
@@ -72,6 +72,24 @@ impl<'a> Scanner<'a> {
     pub fn type_error(&mut self, reason: String) -> ScanError {
         self.reason = reason;
         ScanError::Type
+    }
+
+    /// A [`ScanError::Syntax`] for `what` was found at the position.
+    fn syntax(&mut self, what: &str) -> ScanError {
+        self.reason = format!("{what} at {}", self.place());
+        ScanError::Syntax
+    }
+
+    /// `line L column C` of the position, as serde_json counts them.
+    fn place(&self) -> String {
+        let before = &self.text.as_bytes()[..self.at.min(self.text.len())];
+        let line_start = before
+            .iter()
+            .rposition(|&byte| byte == b'\n')
+            .map_or(0, |at| at + 1);
+        let line = 1 + before.iter().filter(|&&byte| byte == b'\n').count();
+        let column = self.at - line_start + usize::from(self.at < self.text.len());
+        format!("line {line} column {column}")
     }
 
     /// Objects and lists open around the position.
@@ -105,7 +123,7 @@ impl<'a> Scanner<'a> {
         if self.at == self.text.len() {
             Ok(())
         } else {
-            Err(ScanError::Syntax)
+            Err(self.syntax("trailing characters"))
         }
     }
 
@@ -117,57 +135,34 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// The next byte after blanks, if any.
+    #[inline]
+    fn next_byte(&mut self) -> Option<u8> {
+        self.skip_blanks();
+        self.text.as_bytes().get(self.at).copied()
+    }
+
     /// The first byte of the next value (after blanks).
     #[inline]
     pub fn peek(&mut self) -> Scanned<u8> {
-        self.skip_blanks();
-        self.text
-            .as_bytes()
-            .get(self.at)
-            .copied()
-            .ok_or(ScanError::Syntax)
-    }
-
-    #[inline]
-    fn eat(&mut self, byte: u8) -> Scanned<()> {
-        if self.peek()? == byte {
-            self.at += 1;
-            Ok(())
-        } else {
-            Err(ScanError::Syntax)
+        match self.next_byte() {
+            Some(byte) => Ok(byte),
+            None => Err(self.syntax("EOF while parsing a value")),
         }
     }
 
     fn open(&mut self, bracket: u8) -> Scanned<()> {
-        self.eat(bracket)?;
+        if self.peek()? != bracket {
+            return Err(self.syntax("expected value"));
+        }
+        self.at += 1;
         self.depth += 1;
         if self.depth > MAX_DEPTH {
+            self.syntax("recursion limit exceeded");
             return Err(ScanError::TooDeep);
         }
         self.deepest = self.deepest.max(self.depth);
         Ok(())
-    }
-
-    /// Whether another field or item follows in the object or list that
-    /// `closing` ends (read past it when none does).
-    #[inline]
-    fn another(&mut self, first: &mut bool, closing: u8) -> Scanned<bool> {
-        let byte = self.peek()?;
-        let first = std::mem::replace(first, false);
-        if byte == closing {
-            self.at += 1;
-            self.depth -= 1;
-            Ok(false)
-        } else if !first && byte == b',' {
-            self.at += 1;
-            Ok(true)
-        } else if first {
-            // What follows is read as a key or an item, and refused there
-            // if it is not one.
-            Ok(true)
-        } else {
-            Err(ScanError::Syntax)
-        }
     }
 
     /// Starts reading an object (the next value must be one).
@@ -180,6 +175,63 @@ impl<'a> Scanner<'a> {
     pub fn items(&mut self) -> Scanned<Items> {
         self.open(b'[')?;
         Ok(Items { first: true })
+    }
+
+    /// Whether another field or item follows in the object (`object`) or
+    /// list being read; read past its end when none does.
+    #[inline]
+    fn another(&mut self, first: &mut bool, object: bool) -> Scanned<bool> {
+        let (closing, what) = if object {
+            (b'}', "an object")
+        } else {
+            (b']', "a list")
+        };
+        let Some(byte) = self.next_byte() else {
+            return Err(self.syntax(&format!("EOF while parsing {what}")));
+        };
+        if byte == closing {
+            self.at += 1;
+            self.depth -= 1;
+            *first = false;
+            return Ok(false);
+        }
+        if !std::mem::replace(first, false) {
+            if byte != b',' {
+                return Err(self.syntax(if object {
+                    "expected `,` or `}`"
+                } else {
+                    "expected `,` or `]`"
+                }));
+            }
+            self.at += 1;
+            if self.next_byte() == Some(closing) {
+                return Err(self.syntax("trailing comma"));
+            }
+        }
+        Ok(true)
+    }
+
+    /// Reads a key and its colon.
+    fn key(&mut self) -> Scanned<Cow<'a, str>> {
+        match self.next_byte() {
+            Some(b'"') => {}
+            Some(_) => return Err(self.syntax("key must be a string")),
+            None => return Err(self.syntax("EOF while parsing an object")),
+        }
+        let key = self.string()?;
+        self.colon()?;
+        Ok(key)
+    }
+
+    fn colon(&mut self) -> Scanned<()> {
+        match self.next_byte() {
+            Some(b':') => {
+                self.at += 1;
+                Ok(())
+            }
+            Some(_) => Err(self.syntax("expected `:`")),
+            None => Err(self.syntax("EOF while parsing an object")),
+        }
     }
 
     /// Reads `null` if it is next.
@@ -195,26 +247,38 @@ impl<'a> Scanner<'a> {
     fn literal(&mut self, word: &str) -> Scanned<()> {
         if self.text[self.at..].starts_with(word) {
             self.at += word.len();
-            Ok(())
-        } else {
-            Err(ScanError::Syntax)
+            return Ok(());
         }
+        // Where it stops matching, as serde_json tells it.
+        let rest = &self.text.as_bytes()[self.at..];
+        self.at += word.bytes().zip(rest).take_while(|(a, b)| a == *b).count();
+        Err(self.syntax(if self.at == self.text.len() {
+            "EOF while parsing a value"
+        } else {
+            "expected ident"
+        }))
     }
 
     /// Reads a string (the next value must be one), borrowed unless it has
     /// escapes.
     pub fn string(&mut self) -> Scanned<Cow<'a, str>> {
-        self.eat(b'"')?;
+        if self.peek()? != b'"' {
+            return Err(self.syntax("expected value"));
+        }
+        self.at += 1;
         let start = self.at;
         let escaped = self.string_end()?;
         let text = &self.text[start..self.at - 1];
         if !escaped {
             return Ok(Cow::Borrowed(text));
         }
-        // Escapes are rare in Kubernetes objects: serde_json decodes them.
-        serde_json::from_str(&self.text[start - 1..self.at])
-            .map(Cow::Owned)
-            .map_err(|_| ScanError::Syntax)
+        match unescape(text) {
+            Ok(text) => Ok(Cow::Owned(text)),
+            Err((what, offset)) => {
+                self.at = start + offset;
+                Err(self.syntax(what))
+            }
+        }
     }
 
     /// Moves past the closing quote of a string whose opening quote was
@@ -224,28 +288,42 @@ impl<'a> Scanner<'a> {
         let mut escaped = false;
         loop {
             self.at = plain_run_end(bytes, self.at);
-            let byte = *bytes.get(self.at).ok_or(ScanError::Syntax)?;
-            self.at += 1;
+            let Some(&byte) = bytes.get(self.at) else {
+                return Err(self.syntax("EOF while parsing a string"));
+            };
             match byte {
-                b'"' => return Ok(escaped),
+                b'"' => {
+                    self.at += 1;
+                    return Ok(escaped);
+                }
                 b'\\' => {
                     escaped = true;
+                    self.at += 1;
                     match bytes.get(self.at) {
                         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
                             self.at += 1
                         }
-                        Some(b'u') => {
-                            let hex = bytes.get(self.at + 1..self.at + 5);
-                            if !hex.is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) {
-                                return Err(ScanError::Syntax);
-                            }
-                            self.at += 5;
+                        Some(b'u')
+                            if bytes
+                                .get(self.at + 1..self.at + 5)
+                                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) =>
+                        {
+                            self.at += 5
                         }
-                        _ => return Err(ScanError::Syntax),
+                        Some(b'u') => {
+                            self.at = (self.at + 4).min(bytes.len());
+                            return Err(self.syntax("invalid escape"));
+                        }
+                        Some(_) => return Err(self.syntax("invalid escape")),
+                        None => return Err(self.syntax("EOF while parsing a string")),
                     }
                 }
                 // A control character, which JSON wants escaped.
-                _ => return Err(ScanError::Syntax),
+                _ => {
+                    return Err(self.syntax(
+                        "control character (\\u0000-\\u001F) found while parsing a string",
+                    ));
+                }
             }
         }
     }
@@ -266,27 +344,44 @@ impl<'a> Scanner<'a> {
         if bytes.get(at) == Some(&b'-') {
             at += 1;
         }
-        match bytes.get(at) {
-            Some(b'0') => at += 1,
-            Some(b'1'..=b'9') => {
-                digits(&mut at);
+        // Digits must follow at `at`: where they do not, serde_json's words.
+        let wanted_digits = |at: &mut usize| -> Result<(), &'static str> {
+            match bytes.get(*at) {
+                Some(b'0'..=b'9') => {
+                    digits(at);
+                    Ok(())
+                }
+                Some(_) => Err("invalid number"),
+                None => Err("EOF while parsing a value"),
             }
-            _ => return Err(ScanError::Syntax),
-        }
-        if bytes.get(at) == Some(&b'.') {
+        };
+        let mut valid = match bytes.get(at) {
+            Some(b'0') => {
+                at += 1;
+                match bytes.get(at) {
+                    Some(b'0'..=b'9') => Err("invalid number"),
+                    _ => Ok(()),
+                }
+            }
+            Some(b'1'..=b'9') => wanted_digits(&mut at),
+            Some(_) if at > start => Err("invalid number"),
+            Some(_) => Err("expected value"),
+            None => Err("EOF while parsing a value"),
+        };
+        if valid.is_ok() && bytes.get(at) == Some(&b'.') {
             at += 1;
-            if digits(&mut at) == 0 {
-                return Err(ScanError::Syntax);
-            }
+            valid = wanted_digits(&mut at);
         }
-        if let Some(b'e' | b'E') = bytes.get(at) {
+        if valid.is_ok() && matches!(bytes.get(at), Some(b'e' | b'E')) {
             at += 1;
             if let Some(b'+' | b'-') = bytes.get(at) {
                 at += 1;
             }
-            if digits(&mut at) == 0 {
-                return Err(ScanError::Syntax);
-            }
+            valid = wanted_digits(&mut at);
+        }
+        if let Err(what) = valid {
+            self.at = at;
+            return Err(self.syntax(what));
         }
         self.at = at;
         Ok(&self.text[start..at])
@@ -296,8 +391,7 @@ impl<'a> Scanner<'a> {
     /// stay whole.
     fn number(&mut self) -> Scanned<Number> {
         let text = self.number_text()?;
-        let whole = !text.contains(['.', 'e', 'E']);
-        if whole {
+        if !text.contains(['.', 'e', 'E']) {
             if let Some(digits) = text.strip_prefix('-') {
                 // serde_json reads -0 as a float.
                 if let Ok(magnitude @ 1..) = digits.parse::<u64>()
@@ -309,9 +403,9 @@ impl<'a> Scanner<'a> {
                 return Ok(Number::Unsigned(number));
             }
         }
-        match serde_json::from_str::<f64>(text) {
-            Ok(number) => Ok(Number::Float(number)),
-            Err(_) => Err(self.type_error("number out of range".to_owned())),
+        match text.parse::<f64>() {
+            Ok(number) if number.is_finite() => Ok(Number::Float(number)),
+            _ => Err(self.syntax("number out of range")),
         }
     }
 
@@ -343,33 +437,68 @@ impl<'a> Scanner<'a> {
         })
     }
 
-    /// Skips any value, checking it.
+    /// Skips any value, checking it, however deep it nests: the open
+    /// objects and lists are kept on a stack of bits, not on the call stack.
     pub fn skip(&mut self) -> Scanned<()> {
-        match self.peek()? {
-            b'{' => {
-                let mut fields = self.fields()?;
-                while fields.skip_key(self)? {
-                    self.skip()?;
+        let mut open = Brackets::default();
+        loop {
+            // A value.
+            match self.peek()? {
+                byte @ (b'{' | b'[') => {
+                    self.at += 1;
+                    self.depth += 1;
+                    self.deepest = self.deepest.max(self.depth);
+                    let object = byte == b'{';
+                    open.push(object);
+                    let mut first = true;
+                    if !self.another(&mut first, object)? {
+                        open.pop();
+                    } else {
+                        if object {
+                            self.skip_key()?;
+                        }
+                        continue;
+                    }
+                }
+                b'"' => {
+                    self.at += 1;
+                    self.string_end()?;
+                }
+                b't' => self.literal("true")?,
+                b'f' => self.literal("false")?,
+                b'n' => self.literal("null")?,
+                _ => {
+                    self.number_text()?;
                 }
             }
-            b'[' => {
-                let mut items = self.items()?;
-                while items.next(self)? {
-                    self.skip()?;
+            // What follows a value: the next one of the object or list around
+            // it, or its end.
+            loop {
+                let Some(object) = open.last() else {
+                    return Ok(());
+                };
+                let mut first = false;
+                if self.another(&mut first, object)? {
+                    if object {
+                        self.skip_key()?;
+                    }
+                    break;
                 }
-            }
-            b'"' => {
-                self.at += 1;
-                self.string_end()?;
-            }
-            b't' => self.literal("true")?,
-            b'f' => self.literal("false")?,
-            b'n' => self.literal("null")?,
-            _ => {
-                self.number_text()?;
+                open.pop();
             }
         }
-        Ok(())
+    }
+
+    /// Skips a key and its colon.
+    fn skip_key(&mut self) -> Scanned<()> {
+        match self.next_byte() {
+            Some(b'"') => {}
+            Some(_) => return Err(self.syntax("key must be a string")),
+            None => return Err(self.syntax("EOF while parsing an object")),
+        }
+        self.at += 1;
+        self.string_end()?;
+        self.colon()
     }
 
     /// Skips a value of the wrong type and says what it was, in serde's
@@ -382,8 +511,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn describe_and_skip(&mut self) -> Scanned<String> {
-        let byte = self.peek()?;
-        let found = match byte {
+        let found = match self.peek()? {
             b'"' => return Ok(format!("string {:?}", self.string()?)),
             b'{' => "map",
             b'[' => "sequence",
@@ -402,6 +530,98 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// The open objects (`true`) and lists around a skipped value, one bit each;
+/// past 256 levels in a vector.
+#[derive(Default)]
+struct Brackets {
+    bits: [u64; 4],
+    len: usize,
+    deeper: Vec<bool>,
+}
+
+impl Brackets {
+    fn push(&mut self, object: bool) {
+        if self.len < 256 {
+            let (word, bit) = (self.len / 64, self.len % 64);
+            self.bits[word] = self.bits[word] & !(1 << bit) | (u64::from(object) << bit);
+        } else {
+            self.deeper.push(object);
+        }
+        self.len += 1;
+    }
+
+    fn pop(&mut self) {
+        if self.len > 256 {
+            self.deeper.pop();
+        }
+        self.len -= 1;
+    }
+
+    fn last(&self) -> Option<bool> {
+        let top = self.len.checked_sub(1)?;
+        if top >= 256 {
+            return self.deeper.last().copied();
+        }
+        Some(self.bits[top / 64] >> (top % 64) & 1 == 1)
+    }
+}
+
+/// The text of a string with escapes (between its quotes, escapes checked)
+/// decoded. A lone UTF-16 surrogate is refused, as serde_json refuses it,
+/// with where in `text` it was found.
+fn unescape(text: &str) -> Result<String, (&'static str, usize)> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    // Where in `text` the rest starts, less one: the last byte read.
+    let last_read = |rest: &str| text.len() - rest.len() - 1;
+    while let Some(backslash) = rest.find('\\') {
+        out.push_str(&rest[..backslash]);
+        let escape = rest.as_bytes()[backslash + 1];
+        rest = &rest[backslash + 2..];
+        let decoded = match escape {
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let unit = hex_unit(rest);
+                rest = &rest[4..];
+                let code_point = match unit {
+                    0xD800..=0xDBFF => {
+                        let Some(low) = rest.strip_prefix("\\u") else {
+                            return Err(("unexpected end of hex escape", last_read(rest) + 1));
+                        };
+                        let low_unit = hex_unit(low);
+                        rest = &low[4..];
+                        if !(0xDC00..=0xDFFF).contains(&low_unit) {
+                            return Err(("lone leading surrogate in hex escape", last_read(rest)));
+                        }
+                        0x10000 + ((unit - 0xD800) << 10) + (low_unit - 0xDC00)
+                    }
+                    0xDC00..=0xDFFF => {
+                        return Err(("lone leading surrogate in hex escape", last_read(rest)));
+                    }
+                    _ => unit,
+                };
+                char::from_u32(code_point).ok_or(("invalid unicode code point", last_read(rest)))?
+            }
+            // `"`, `\\` and `/` stand for themselves.
+            other => char::from(other),
+        };
+        out.push(decoded);
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The four hex digits (checked while scanning) at the start of `text`.
+fn hex_unit(text: &str) -> u32 {
+    text.bytes().take(4).fold(0, |unit, digit| {
+        unit * 16 + char::from(digit).to_digit(16).unwrap_or(0)
+    })
+}
+
 /// The text of the value at `path` inside the JSON `text`, every other field
 /// skipped; `None` when a key on the path is missing or `null`. Of a
 /// repeated key the last counts, as in Go's decoder. What cannot be read is
@@ -409,12 +629,7 @@ impl<'a> Scanner<'a> {
 pub fn find<'a>(text: &'a str, path: &[&str]) -> Result<Option<&'a str>, String> {
     let mut scanner = Scanner::new(text);
     let found = find_in(&mut scanner, path).and_then(|found| scanner.end().map(|()| found));
-    found.map_err(|error| match error {
-        ScanError::Type => scanner.reason,
-        // The words serde_json uses, as for any other JSON it refuses.
-        ScanError::TooDeep => "recursion limit exceeded".to_owned(),
-        ScanError::Syntax => "it is not valid JSON".to_owned(),
-    })
+    found.map_err(|_| scanner.reason)
 }
 
 fn find_in<'a>(scanner: &mut Scanner<'a>, path: &[&str]) -> Scanned<Option<&'a str>> {
@@ -483,34 +698,17 @@ fn plain_run_end(bytes: &[u8], mut at: usize) -> usize {
 impl Fields {
     /// The next key, with its colon read; `None` after the last field.
     pub fn next<'a>(&mut self, scanner: &mut Scanner<'a>) -> Scanned<Option<Cow<'a, str>>> {
-        if !self.more(scanner)? {
+        if !scanner.another(&mut self.first, true)? {
             return Ok(None);
         }
-        let key = scanner.string()?;
-        scanner.eat(b':')?;
-        Ok(Some(key))
-    }
-
-    /// Like `next`, for a key that is not needed.
-    fn skip_key(&mut self, scanner: &mut Scanner) -> Scanned<bool> {
-        if !self.more(scanner)? {
-            return Ok(false);
-        }
-        scanner.eat(b'"')?;
-        scanner.string_end()?;
-        scanner.eat(b':')?;
-        Ok(true)
-    }
-
-    fn more(&mut self, scanner: &mut Scanner) -> Scanned<bool> {
-        scanner.another(&mut self.first, b'}')
+        scanner.key().map(Some)
     }
 }
 
 impl Items {
     /// Whether another item follows (to be read next).
     pub fn next(&mut self, scanner: &mut Scanner) -> Scanned<bool> {
-        scanner.another(&mut self.first, b']')
+        scanner.another(&mut self.first, false)
     }
 }
 
@@ -580,13 +778,19 @@ mod tests {
     }
 
     #[test]
-    fn skipping_counts_the_nesting_and_stops_at_the_limit() {
+    fn skipping_counts_any_nesting_and_keeping_stops_at_the_limit() {
         assert_eq!(skipped(r#"{"a": [[{"b": "[[["}]], "c": 1}"#), Ok(4));
         let at_limit = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert_eq!(skipped(&at_limit), Ok(MAX_DEPTH));
+        assert!(whole(&at_limit).is_ok());
         let over = format!("[{at_limit}]");
-        assert_eq!(skipped(&over), Err(ScanError::TooDeep));
         assert_eq!(whole(&over), Err(ScanError::TooDeep));
+        let deep = format!("{}1{}", "{\"a\":[".repeat(5000), "]}".repeat(5000));
+        assert_eq!(skipped(&deep), Ok(10_000));
+        assert_eq!(
+            skipped(&deep[..deep.len() - 1]).unwrap_err(),
+            ScanError::Syntax
+        );
     }
 
     #[test]
@@ -670,5 +874,54 @@ mod tests {
             items(r#"[{"a": 1}, "b" ,null]"#),
             Ok(vec![r#"{"a": 1}"#, r#""b""#, "null"])
         );
+    }
+
+    #[test]
+    fn what_is_not_json_is_told_in_serde_jsons_words() {
+        for text in [
+            "",
+            " ",
+            "{",
+            "[",
+            "{\"a\"",
+            "{\"a\":",
+            "{\"a\":1",
+            "[1",
+            "[1,",
+            "\"abc",
+            "tru",
+            "nul",
+            "x",
+            "{1:2}",
+            "{\"a\" 1}",
+            "{\"a\":1 \"b\":2}",
+            "[1 2]",
+            "[1,]",
+            "{\"a\":1,}",
+            "01",
+            "-",
+            "1.",
+            "1e",
+            "1.5e+",
+            "\"\\x\"",
+            "\"\\u12G4\"",
+            "\"a\u{1}b\"",
+            "{} x",
+            "1e400",
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "\"\\ud800\\u0041\"",
+            "\n\n  [1,\n 2,,]",
+            "trux",
+            "-x",
+        ] {
+            let serde = serde_json::from_str::<serde_json::Value>(text)
+                .unwrap_err()
+                .to_string();
+            let mut scanner = Scanner::new(text);
+            let read = scanner.value().and_then(|_| scanner.end());
+            assert_eq!(read, Err(ScanError::Syntax), "{text:?}");
+            assert_eq!(scanner.reason(), serde, "{text:?}");
+        }
     }
 }

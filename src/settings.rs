@@ -6,7 +6,7 @@
 //! and says what is allowed, instead of a serde error dump.
 
 use crate::checks::{PssLevel, PssVersion};
-use crate::scan::{ScanError, Scanner};
+use crate::scan::Scanner;
 use crate::value::{Map, Value};
 
 /// How much of Knative Serving's `secure-pod-defaults` to apply.
@@ -125,22 +125,13 @@ pub const KEYS: [&str; 9] = [
 impl Settings {
     /// Reads settings from their JSON text, as the host sends them.
     pub fn from_json(text: &[u8]) -> Result<Settings, String> {
-        let not_json = |reason: String| format!("the settings are not valid JSON: {reason}");
-        // serde_json says why a text is not JSON.
-        let serde_reason = || match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
-            Err(error) => error.to_string(),
-            Ok(_) => "it cannot be read".to_string(),
-        };
-        let text = std::str::from_utf8(text).map_err(|_| not_json(serde_reason()))?;
+        let text = std::str::from_utf8(text)
+            .map_err(|error| format!("the settings are not valid JSON: {error}"))?;
         let mut scanner = Scanner::new(text);
-        let value = match scanner
+        let value = scanner
             .value()
             .and_then(|value| scanner.end().map(|()| value))
-        {
-            Ok(value) => value,
-            Err(ScanError::Type) => return Err(not_json(scanner.reason().to_owned())),
-            Err(_) => return Err(not_json(serde_reason())),
-        };
+            .map_err(|_| format!("the settings are not valid JSON: {}", scanner.reason()))?;
         Settings::from_value(&value)
     }
 
