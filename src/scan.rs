@@ -75,6 +75,8 @@ impl<'a> Scanner<'a> {
     }
 
     /// A [`ScanError::Syntax`] for `what` was found at the position.
+    #[cold]
+    #[inline(never)]
     fn syntax(&mut self, what: &str) -> ScanError {
         self.reason = format!("{what} at {}", self.place());
         ScanError::Syntax
@@ -181,34 +183,42 @@ impl<'a> Scanner<'a> {
     /// list being read; read past its end when none does.
     #[inline]
     fn another(&mut self, first: &mut bool, object: bool) -> Scanned<bool> {
-        let (closing, what) = if object {
-            (b'}', "an object")
-        } else {
-            (b']', "a list")
-        };
-        let Some(byte) = self.next_byte() else {
-            return Err(self.syntax(&format!("EOF while parsing {what}")));
-        };
-        if byte == closing {
+        let closing = if object { b'}' } else { b']' };
+        let byte = self.next_byte();
+        if byte == Some(closing) {
             self.at += 1;
             self.depth -= 1;
             *first = false;
             return Ok(false);
         }
-        if !std::mem::replace(first, false) {
-            if byte != b',' {
-                return Err(self.syntax(if object {
-                    "expected `,` or `}`"
-                } else {
-                    "expected `,` or `]`"
-                }));
-            }
-            self.at += 1;
-            if self.next_byte() == Some(closing) {
-                return Err(self.syntax("trailing comma"));
-            }
+        if std::mem::replace(first, false) {
+            return match byte {
+                Some(_) => Ok(true),
+                None => Err(self.unfinished(object)),
+            };
         }
-        Ok(true)
+        if byte == Some(b',') {
+            self.at += 1;
+            if self.next_byte() != Some(closing) {
+                return Ok(true);
+            }
+            return Err(self.syntax("trailing comma"));
+        }
+        Err(match byte {
+            None => self.unfinished(object),
+            Some(_) if object => self.syntax("expected `,` or `}`"),
+            Some(_) => self.syntax("expected `,` or `]`"),
+        })
+    }
+
+    /// The text ends inside an object (`object`) or a list.
+    #[cold]
+    fn unfinished(&mut self, object: bool) -> ScanError {
+        self.syntax(if object {
+            "EOF while parsing an object"
+        } else {
+            "EOF while parsing a list"
+        })
     }
 
     /// Reads a key and its colon.
@@ -244,6 +254,7 @@ impl<'a> Scanner<'a> {
         Ok(false)
     }
 
+    #[inline]
     fn literal(&mut self, word: &str) -> Scanned<()> {
         if self.text[self.at..].starts_with(word) {
             self.at += word.len();
@@ -437,9 +448,49 @@ impl<'a> Scanner<'a> {
         })
     }
 
-    /// Skips any value, checking it, however deep it nests: the open
-    /// objects and lists are kept on a stack of bits, not on the call stack.
+    /// Skips any value, checking it, however deep it nests.
     pub fn skip(&mut self) -> Scanned<()> {
+        self.skip_nested(0)
+    }
+
+    /// Skips a value `levels` deep in the value being skipped: by recursion
+    /// while that is shallow (the common case, and the fastest), with an
+    /// explicit stack past that.
+    fn skip_nested(&mut self, levels: usize) -> Scanned<()> {
+        const RECURSION: usize = 32;
+        match self.peek()? {
+            b'{' | b'[' if levels >= RECURSION => return self.skip_deep(),
+            byte @ (b'{' | b'[') => {
+                self.at += 1;
+                self.depth += 1;
+                self.deepest = self.deepest.max(self.depth);
+                let object = byte == b'{';
+                let mut first = true;
+                while self.another(&mut first, object)? {
+                    if object {
+                        self.skip_key()?;
+                    }
+                    self.skip_nested(levels + 1)?;
+                }
+            }
+            b'"' => {
+                self.at += 1;
+                self.string_end()?;
+            }
+            b't' => self.literal("true")?,
+            b'f' => self.literal("false")?,
+            b'n' => self.literal("null")?,
+            _ => {
+                self.number_text()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Skips a value of any depth: the open objects and lists are kept on a
+    /// stack of bits, not on the call stack.
+    #[inline(never)]
+    fn skip_deep(&mut self) -> Scanned<()> {
         let mut open = Brackets::default();
         loop {
             // A value.
