@@ -88,10 +88,13 @@ impl fmt::Display for Number {
 #[inline]
 pub fn same_key(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() || a.first() != b.first() || a.last() != b.last() {
-        return false;
-    }
-    // Eight bytes at a time, then one at a time.
+    a.len() == b.len() && a.first() == b.first() && a.last() == b.last() && same_bytes(a, b)
+}
+
+/// Whether two byte strings of one length are the same: eight bytes at a
+/// time, then one at a time.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let mut a_words = a.chunks_exact(8);
     let mut b_words = b.chunks_exact(8);
     for (a_word, b_word) in (&mut a_words).zip(&mut b_words) {

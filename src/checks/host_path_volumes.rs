@@ -29,9 +29,9 @@ fn host_path_volumes_1_0(pod: &PodView<'_>) -> Vec<Violation> {
                 .get("path")
                 .and_then(Value::as_str)
                 .unwrap_or("set");
-            let actual = match volume.get("name").and_then(Value::as_str) {
-                Some(name) => format!("{target}, volume {}", serde_json::json!(name)),
-                None => target.to_owned(),
+            let actual = match volume.get("name") {
+                Some(name @ Value::String(_)) => format!("{target}, volume {name}"),
+                _ => target.to_owned(),
             };
             Some(pod.violation(
                 &format!("volumes[{index}].hostPath"),

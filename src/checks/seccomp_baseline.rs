@@ -50,7 +50,7 @@ fn seccomp_profile_baseline_1_0(pod: &PodView<'_>) -> Vec<Violation> {
         // Go decodes a null annotation value as "", which is not allowed.
         let actual = match value {
             Value::String(profile) if allowed_annotation(profile) => continue,
-            Value::String(profile) => serde_json::json!(profile).to_string(),
+            Value::String(_) => value.to_string(),
             Value::Null => "\"\"".to_owned(),
             other => wrong_type(other, "a string"),
         };
