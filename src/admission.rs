@@ -13,6 +13,7 @@ use crate::scan::{self, Scanner};
 use crate::settings::Settings;
 use crate::value::{Map, Value};
 use crate::violation::{self, Violation};
+use std::borrow::Cow;
 
 /// Deepest object the policy returns mutated: the host parses the answer
 /// with a limit of 128 levels, and the answer wraps the object.
@@ -420,27 +421,32 @@ fn default_pod_spec(
             continue;
         };
         for (index, fields) in containers.iter_mut().enumerate() {
-            let path = container_path(&spec_path, list, index);
+            // Written out only for a report or a refusal.
+            let path = || container_path(&spec_path, list, index);
             let Value::Object(fields) = fields else {
                 return Err(format!(
-                    "{path}: must be an object, not {}",
+                    "{}: must be an object, not {}",
+                    path(),
                     fields.describe()
                 ));
             };
-            let name = fields.get("name").and_then(Value::as_str).unwrap_or("");
+            // Borrowed from the request, not from `fields`, which changes.
+            let name = match fields.get("name") {
+                Some(Value::String(name)) => name.clone(),
+                _ => Cow::Borrowed(""),
+            };
             let image = fields.get("image").and_then(Value::as_str).unwrap_or("");
             if settings.exemptions.image(image) {
-                defaulting.exempt_containers.push(path);
+                defaulting.exempt_containers.push(path());
                 continue;
             }
             if let Scope::EphemeralContainersNotIn(existing) = &plan.scope {
                 let is_new = list == ContainerList::EphemeralContainers
-                    && !existing.iter().any(|existing| existing == name);
+                    && !existing.iter().any(|existing| *existing == name);
                 if !is_new {
                     continue;
                 }
             }
-            let name = name.to_owned();
             // Defaulted in place when the object changes (the checks then
             // read the result); on a copy otherwise.
             let mut taken = false;
@@ -453,7 +459,8 @@ fn default_pod_spec(
                 Some(Value::Object(map)) => map.clone(),
                 Some(other) => {
                     return Err(format!(
-                        "{path}.securityContext must be an object, not {}",
+                        "{}.securityContext must be an object, not {}",
+                        path(),
                         other.describe()
                     ));
                 }
@@ -489,8 +496,8 @@ fn default_pod_spec(
             }
             if !defaulted.is_empty() || !insecure.is_empty() {
                 defaulting.reports.push(Report {
-                    path,
-                    container: Some(name),
+                    path: path(),
+                    container: Some(name.into_owned()),
                     defaulted,
                     insecure,
                 });
