@@ -398,9 +398,9 @@ impl<'a> Scanner<'a> {
         Ok(&self.text[start..at])
     }
 
-    /// Reads a number as serde_json does: whole numbers that fit 64 bits
-    /// stay whole.
-    fn number(&mut self) -> Scanned<Number> {
+    /// Reads a number: whole numbers that fit 64 bits as numbers, as
+    /// serde_json reads them, any other as its text.
+    fn number(&mut self) -> Scanned<Number<'a>> {
         let text = self.number_text()?;
         if !text.contains(['.', 'e', 'E']) {
             if let Some(digits) = text.strip_prefix('-') {
@@ -414,10 +414,7 @@ impl<'a> Scanner<'a> {
                 return Ok(Number::Unsigned(number));
             }
         }
-        match text.parse::<f64>() {
-            Ok(number) if number.is_finite() => Ok(Number::Float(number)),
-            _ => Err(self.syntax("number out of range")),
-        }
+        Ok(Number::Other(text))
     }
 
     /// Reads any value whole.
@@ -571,7 +568,7 @@ impl<'a> Scanner<'a> {
             b'n' => "null",
             _ => {
                 return Ok(match self.number()? {
-                    number @ Number::Float(_) => format!("floating point `{number}`"),
+                    number @ Number::Other(_) => format!("floating point `{number}`"),
                     number => format!("integer `{number}`"),
                 });
             }
@@ -958,7 +955,6 @@ mod tests {
             "\"\\u12G4\"",
             "\"a\u{1}b\"",
             "{} x",
-            "1e400",
             "\"\\ud800\"",
             "\"\\udc00\"",
             "\"\\ud800\\u0041\"",

@@ -17,27 +17,29 @@ pub enum Value<'a> {
     #[default]
     Null,
     Bool(bool),
-    Number(Number),
+    Number(Number<'a>),
     String(Cow<'a, str>),
     Array(Vec<Value<'a>>),
     Object(Map<'a>),
 }
 
-/// A JSON number as serde_json reads it: a whole number that fits 64 bits
-/// stays whole (non-negative ones unsigned), anything else is a float.
+/// A JSON number: a whole number that fits 64 bits is read as one
+/// (non-negative ones unsigned, as serde_json reads them); anything else is
+/// kept as its text, which no rule computes with, and written back as it
+/// came.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Number {
+pub enum Number<'a> {
     Unsigned(u64),
     Negative(i64),
-    Float(f64),
+    Other(&'a str),
 }
 
-impl Number {
+impl Number<'_> {
     pub fn as_i64(self) -> Option<i64> {
         match self {
             Number::Unsigned(number) => i64::try_from(number).ok(),
             Number::Negative(number) => Some(number),
-            Number::Float(_) => None,
+            Number::Other(_) => None,
         }
     }
 
@@ -47,18 +49,10 @@ impl Number {
             _ => None,
         }
     }
-
-    pub fn as_f64(self) -> f64 {
-        match self {
-            Number::Unsigned(number) => number as f64,
-            Number::Negative(number) => number as f64,
-            Number::Float(number) => number,
-        }
-    }
 }
 
-impl From<i64> for Number {
-    fn from(number: i64) -> Number {
+impl From<i64> for Number<'_> {
+    fn from(number: i64) -> Self {
         match u64::try_from(number) {
             Ok(unsigned) => Number::Unsigned(unsigned),
             Err(_) => Number::Negative(number),
@@ -66,17 +60,12 @@ impl From<i64> for Number {
     }
 }
 
-impl fmt::Display for Number {
+impl fmt::Display for Number<'_> {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Number::Unsigned(number) => write!(formatter, "{number}"),
             Number::Negative(number) => write!(formatter, "{number}"),
-            // serde_json's own float text, so a value comes back as it would
-            // through serde_json (JSON has no NaN or infinity).
-            Number::Float(number) => match serde_json::Number::from_f64(number) {
-                Some(number) => write!(formatter, "{number}"),
-                None => formatter.write_str("null"),
-            },
+            Number::Other(text) => formatter.write_str(text),
         }
     }
 }
@@ -229,13 +218,6 @@ impl<'a> Value<'a> {
         }
     }
 
-    pub fn as_f64(&self) -> Option<f64> {
-        match self {
-            Value::Number(number) => Some(number.as_f64()),
-            _ => None,
-        }
-    }
-
     pub fn as_array(&self) -> Option<&Vec<Value<'a>>> {
         match self {
             Value::Array(items) => Some(items),
@@ -384,7 +366,7 @@ fn write_value(out: &mut String, value: &Value) {
         Value::Number(Number::Negative(number)) => {
             push_number(out, number.unsigned_abs(), true);
         }
-        Value::Number(number) => out.push_str(&number.to_string()),
+        Value::Number(Number::Other(text)) => out.push_str(text),
         Value::String(text) => write_string(out, text),
         Value::Array(items) => {
             out.push('[');
@@ -481,19 +463,30 @@ mod tests {
     }
 
     #[test]
-    fn numbers_write_as_serde_json_writes_them() {
+    fn numbers_write_back_as_they_came() {
         for text in [
             "0",
             "-1",
             "9223372036854775807",
             "-9223372036854775808",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "-0",
             "1.5",
+            "1.50",
             "1e300",
+            "1E+2",
             "0.1",
         ] {
+            assert_eq!(parse(text).to_string(), text);
             let serde: serde_json::Value = serde_json::from_str(text).unwrap();
-            assert_eq!(parse(text).to_string(), serde.to_string(), "{text}");
+            assert_eq!(parse(text), serde, "{text}");
         }
+        assert_eq!(parse("1").as_i64(), Some(1));
+        assert_eq!(parse("-1").as_i64(), Some(-1));
+        assert_eq!(parse("1.0").as_i64(), None);
+        assert_eq!(parse("18446744073709551615").as_u64(), Some(u64::MAX));
     }
 
     #[test]
