@@ -456,12 +456,9 @@ impl<'a> Scanner<'a> {
     fn skip_nested(&mut self, levels: usize) -> Scanned<()> {
         const RECURSION: usize = 32;
         match self.peek()? {
-            b'{' | b'[' if levels >= RECURSION => return self.skip_deep(),
+            b'{' | b'[' if levels >= RECURSION => self.skip_deep(),
             byte @ (b'{' | b'[') => {
-                self.at += 1;
-                self.depth += 1;
-                self.deepest = self.deepest.max(self.depth);
-                let object = byte == b'{';
+                let object = self.enter(byte);
                 let mut first = true;
                 while self.another(&mut first, object)? {
                     if object {
@@ -469,19 +466,36 @@ impl<'a> Scanner<'a> {
                     }
                     self.skip_nested(levels + 1)?;
                 }
+                Ok(())
             }
+            byte => self.skip_scalar(byte),
+        }
+    }
+
+    /// Moves into the object or list that `byte` opens at the position;
+    /// whether it is an object.
+    #[inline]
+    fn enter(&mut self, byte: u8) -> bool {
+        self.at += 1;
+        self.depth += 1;
+        self.deepest = self.deepest.max(self.depth);
+        byte == b'{'
+    }
+
+    /// Skips a value that is neither an object nor a list, starting with
+    /// `byte` at the position.
+    #[inline]
+    fn skip_scalar(&mut self, byte: u8) -> Scanned<()> {
+        match byte {
             b'"' => {
                 self.at += 1;
-                self.string_end()?;
+                self.string_end().map(|_| ())
             }
-            b't' => self.literal("true")?,
-            b'f' => self.literal("false")?,
-            b'n' => self.literal("null")?,
-            _ => {
-                self.number_text()?;
-            }
+            b't' => self.literal("true"),
+            b'f' => self.literal("false"),
+            b'n' => self.literal("null"),
+            _ => self.number_text().map(|_| ()),
         }
-        Ok(())
     }
 
     /// Skips a value of any depth: the open objects and lists are kept on a
@@ -493,10 +507,7 @@ impl<'a> Scanner<'a> {
             // A value.
             match self.peek()? {
                 byte @ (b'{' | b'[') => {
-                    self.at += 1;
-                    self.depth += 1;
-                    self.deepest = self.deepest.max(self.depth);
-                    let object = byte == b'{';
+                    let object = self.enter(byte);
                     open.push(object);
                     let mut first = true;
                     if !self.another(&mut first, object)? {
@@ -508,16 +519,7 @@ impl<'a> Scanner<'a> {
                         continue;
                     }
                 }
-                b'"' => {
-                    self.at += 1;
-                    self.string_end()?;
-                }
-                b't' => self.literal("true")?,
-                b'f' => self.literal("false")?,
-                b'n' => self.literal("null")?,
-                _ => {
-                    self.number_text()?;
-                }
+                byte => self.skip_scalar(byte)?,
             }
             // What follows a value: the next one of the object or list around
             // it, or its end.
