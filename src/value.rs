@@ -42,13 +42,6 @@ impl Number<'_> {
             Number::Other(_) => None,
         }
     }
-
-    pub fn as_u64(self) -> Option<u64> {
-        match self {
-            Number::Unsigned(number) => Some(number),
-            _ => None,
-        }
-    }
 }
 
 impl From<i64> for Number<'_> {
@@ -121,10 +114,6 @@ impl<'a> Map<'a> {
             .map(|(_, value)| value)
     }
 
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
     /// Sets `key`, returning the value it replaces.
     pub fn insert(&mut self, key: impl Into<Cow<'a, str>>, value: Value<'a>) -> Option<Value<'a>> {
         let key = key.into();
@@ -135,11 +124,6 @@ impl<'a> Map<'a> {
                 None
             }
         }
-    }
-
-    pub fn remove(&mut self, key: &str) -> Option<Value<'a>> {
-        let index = self.0.iter().position(|(name, _)| same_key(name, key))?;
-        Some(self.0.remove(index).1)
     }
 
     pub fn len(&self) -> usize {
@@ -156,10 +140,6 @@ impl<'a> Map<'a> {
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(key, _)| key.as_ref())
-    }
-
-    pub fn values(&self) -> impl Iterator<Item = &Value<'a>> {
-        self.0.iter().map(|(_, value)| value)
     }
 }
 
@@ -211,21 +191,7 @@ impl<'a> Value<'a> {
         }
     }
 
-    pub fn as_u64(&self) -> Option<u64> {
-        match self {
-            Value::Number(number) => number.as_u64(),
-            _ => None,
-        }
-    }
-
     pub fn as_array(&self) -> Option<&Vec<Value<'a>>> {
-        match self {
-            Value::Array(items) => Some(items),
-            _ => None,
-        }
-    }
-
-    pub fn as_array_mut(&mut self) -> Option<&mut Vec<Value<'a>>> {
         match self {
             Value::Array(items) => Some(items),
             _ => None,
@@ -486,7 +452,10 @@ mod tests {
         assert_eq!(parse("1").as_i64(), Some(1));
         assert_eq!(parse("-1").as_i64(), Some(-1));
         assert_eq!(parse("1.0").as_i64(), None);
-        assert_eq!(parse("18446744073709551615").as_u64(), Some(u64::MAX));
+        assert!(matches!(
+            parse("18446744073709551615"),
+            Value::Number(Number::Unsigned(u64::MAX))
+        ));
     }
 
     #[test]
