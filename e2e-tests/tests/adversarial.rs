@@ -68,9 +68,8 @@ fn a_one_megabyte_pod_is_defaulted() {
     assert_eq!(answer["warnings"].as_array().unwrap().len(), 8);
 }
 
-#[test]
-fn json_nested_ten_thousand_deep_is_refused_with_a_message() {
-    let host = host();
+/// A field nested ten thousand objects deep.
+fn ten_thousand_deep() -> String {
     let mut deep = String::new();
     for _ in 0..10_000 {
         deep.push_str("{\"a\":");
@@ -79,6 +78,13 @@ fn json_nested_ten_thousand_deep_is_refused_with_a_message() {
     for _ in 0..10_000 {
         deep.push('}');
     }
+    deep
+}
+
+#[test]
+fn json_nested_ten_thousand_deep_is_refused_with_a_message() {
+    let host = host();
+    let deep = ten_thousand_deep();
     let text = format!(
         "{{\"settings\":{{}},\"request\":{{\"kind\":{{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"}},\
          \"operation\":\"CREATE\",\"object\":{{\"kind\":\"Pod\",\"spec\":{{\"containers\":[{{\"name\":\"x\",\"future\":{deep}}}]}}}}}}}}"
@@ -90,6 +96,22 @@ fn json_nested_ten_thousand_deep_is_refused_with_a_message() {
         message.starts_with("the object nests deeper than 100 levels"),
         "{message}"
     );
+}
+
+#[test]
+fn a_deep_field_the_policy_need_not_change_is_accepted() {
+    // The depth limit is the host's, on the answer: an object that is not
+    // changed is not written back, however deep a field it does not read.
+    let host = host();
+    let deep = ten_thousand_deep();
+    let text = format!(
+        "{{\"settings\":{{\"secure_pod_defaults\":\"disabled\",\"pod_security\":\"baseline\"}},\
+         \"request\":{{\"kind\":{{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"}},\"operation\":\"CREATE\",\
+         \"object\":{{\"kind\":\"Pod\",\"status\":{deep},\"spec\":{{\"containers\":[{{\"name\":\"x\",\"future\":{deep}}}]}}}}}}}}"
+    );
+    let answer = validate(host, text.as_bytes());
+    assert_eq!(answer["accepted"], true, "{}", answer["message"]);
+    assert_eq!(answer["mutated_object"], Value::Null);
 }
 
 #[test]
