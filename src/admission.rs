@@ -7,7 +7,7 @@ use crate::defaults::{self, Defaulted, PodFacts};
 use crate::insecure;
 use crate::json::Splicer;
 use crate::podspec::{self, ContainerList, PodTemplate, TemplateError};
-use crate::request::{self, Request, Unread};
+use crate::request::{self, Request};
 use crate::response::{self, Report, Response};
 use crate::scan::{self, Scanner};
 use crate::settings::Settings;
@@ -44,18 +44,12 @@ struct Plan {
 /// The answer to one waPC `validate` payload.
 pub fn evaluate(payload_bytes: &[u8]) -> Response {
     // A new object is read with its pod template in one pass. A template
-    // that cannot be read is read again on its own, to be told why.
+    // that cannot be read is read again below, on its own, to be told why.
     let template_path: request::TemplatePath =
         |group, kind| carriers::carrier(group, kind).map(|carrier| carrier.template_path);
-    let read = match request::read(payload_bytes, Some(template_path)) {
-        Err(Unread::Template) => request::read(payload_bytes, None),
-        read => read,
-    };
-    let (payload, template) = match read {
+    let (payload, template) = match request::read(payload_bytes, Some(template_path)) {
         Ok(read) => read,
-        Err(Unread::Refused(message)) => return Response::reject(message),
-        // Only a read with a template gives up on it.
-        Err(Unread::Template) => return Response::reject("the object cannot be read".to_owned()),
+        Err(message) => return Response::reject(message),
     };
     let settings_text = payload.settings.unwrap_or("{}");
     LAST_SETTINGS.with(|cache| {
@@ -829,11 +823,9 @@ mod tests {
         assert_eq!(payload.request.object, Some(OBJECT));
         // A template that cannot be read is left to its own reader.
         let unreadable = create.replace(r#""name":"app""#, r#""name":5"#);
-        assert!(matches!(
-            request::read(unreadable.as_bytes(), template_path()),
-            Err(Unread::Template)
-        ));
-        assert!(request::read(unreadable.as_bytes(), None).is_ok());
+        let (payload, template) = request::read(unreadable.as_bytes(), template_path()).unwrap();
+        assert!(template.is_none());
+        assert!(payload.request.object.is_some());
         assert_eq!(
             evaluate(unreadable.as_bytes()).message.unwrap(),
             "spec.template.spec.containers[0]: invalid type: integer `5`, expected a string"

@@ -46,8 +46,7 @@ pub struct UserInfo<'a> {
 pub type TemplatePath = fn(&str, &str) -> Option<&'static [&'static str]>;
 
 /// Why a payload was not read.
-#[derive(Debug, PartialEq)]
-pub enum Unread {
+enum Unread {
     /// The payload is not an admission request: one sentence says why.
     Refused(String),
     /// The object's pod template cannot be read: reading the payload
@@ -55,11 +54,25 @@ pub enum Unread {
     Template,
 }
 
-/// Reads the payload. With `template_path`, the pod template of a new
-/// object is read on the way (`None` for any other request, or an object
-/// without one): most admitted objects need no change, and such an object
-/// is then read once.
+/// Reads the payload, or says in one sentence why it is not an admission
+/// request. With `template_path`, the pod template of a new object is read
+/// on the way (`None` for any other request, or an object without one):
+/// most admitted objects need no change, and such an object is then read
+/// once. A template that cannot be read is left out, for the template's own
+/// reader to say why.
 pub fn read(
+    payload: &[u8],
+    template_path: Option<TemplatePath>,
+) -> Result<(Payload<'_>, Option<PodTemplate<'_>>), String> {
+    match read_once(payload, template_path) {
+        Ok(read) => Ok(read),
+        Err(Unread::Refused(message)) => Err(message),
+        // Read again without it; that read gives up on no template.
+        Err(Unread::Template) => read(payload, None),
+    }
+}
+
+fn read_once(
     payload: &[u8],
     template_path: Option<TemplatePath>,
 ) -> Result<(Payload<'_>, Option<PodTemplate<'_>>), Unread> {
@@ -325,8 +338,8 @@ mod tests {
     #[test]
     fn unreadable_payloads_are_explained() {
         let refused = |payload: &[u8]| match read(payload, None) {
-            Err(Unread::Refused(message)) => message,
-            _ => panic!("{payload:?} was read"),
+            Err(message) => message,
+            Ok(_) => panic!("{payload:?} was read"),
         };
         for (payload, reason) in [
             (&b"{"[..], "EOF while parsing an object at line 1 column 1"),

@@ -228,7 +228,7 @@ impl<'a> Scanner<'a> {
             Some(_) => return Err(self.syntax("key must be a string")),
             None => return Err(self.syntax("EOF while parsing an object")),
         }
-        let key = self.string()?;
+        let key = self.quoted()?;
         self.colon()?;
         Ok(key)
     }
@@ -276,6 +276,11 @@ impl<'a> Scanner<'a> {
         if self.peek()? != b'"' {
             return Err(self.syntax("expected value"));
         }
+        self.quoted()
+    }
+
+    /// Reads the string whose opening quote is at the position.
+    fn quoted(&mut self) -> Scanned<Cow<'a, str>> {
         self.at += 1;
         let start = self.at;
         let escaped = self.string_end()?;
@@ -437,7 +442,7 @@ impl<'a> Scanner<'a> {
                 }
                 Value::Array(list)
             }
-            b'"' => Value::String(self.string()?),
+            b'"' => Value::String(self.quoted()?),
             b't' => self.literal("true").map(|()| Value::Bool(true))?,
             b'f' => self.literal("false").map(|()| Value::Bool(false))?,
             b'n' => self.literal("null").map(|()| Value::Null)?,
@@ -562,7 +567,7 @@ impl<'a> Scanner<'a> {
 
     fn describe_and_skip(&mut self) -> Scanned<String> {
         let found = match self.peek()? {
-            b'"' => return Ok(format!("string {:?}", self.string()?)),
+            b'"' => return Ok(format!("string {:?}", self.quoted()?)),
             b'{' => "map",
             b'[' => "sequence",
             b't' => "boolean `true`",
