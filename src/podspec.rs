@@ -214,10 +214,7 @@ pub fn read_template<'a>(
     match read {
         Ok(template) => Ok(template),
         Err(ScanError::TooDeep) => Err(TemplateError::TooDeep),
-        Err(ScanError::Syntax) => Err(TemplateError::Unreadable(format!(
-            "{spec_path} cannot be read: the object is not valid JSON"
-        ))),
-        Err(ScanError::Type) => Err(TemplateError::Unreadable(
+        Err(ScanError::Syntax | ScanError::Type) => Err(TemplateError::Unreadable(
             match reader.positions.container_error {
                 Some(container_error) => format!("{spec_path}.{container_error}"),
                 None => format!("{spec_path} cannot be read: {}", scanner.reason()),

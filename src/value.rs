@@ -55,11 +55,9 @@ impl From<i64> for Number<'_> {
 
 impl fmt::Display for Number<'_> {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Number::Unsigned(number) => write!(formatter, "{number}"),
-            Number::Negative(number) => write!(formatter, "{number}"),
-            Number::Other(text) => formatter.write_str(text),
-        }
+        let mut out = String::new();
+        write_number(&mut out, *self);
+        formatter.write_str(&out)
     }
 }
 
@@ -328,11 +326,7 @@ fn write_value(out: &mut String, value: &Value) {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
-        Value::Number(Number::Unsigned(number)) => push_number(out, *number, false),
-        Value::Number(Number::Negative(number)) => {
-            push_number(out, number.unsigned_abs(), true);
-        }
-        Value::Number(Number::Other(text)) => out.push_str(text),
+        Value::Number(number) => write_number(out, *number),
         Value::String(text) => write_string(out, text),
         Value::Array(items) => {
             out.push('[');
@@ -361,15 +355,21 @@ fn write_object(out: &mut String, fields: &Map) {
     out.push('}');
 }
 
-/// A whole number in decimal, without the formatting machinery.
-fn push_number(out: &mut String, mut number: u64, negative: bool) {
+/// A number as JSON text: a whole one in decimal, without the formatting
+/// machinery; any other as it came.
+fn write_number(out: &mut String, number: Number) {
+    let (mut magnitude, negative) = match number {
+        Number::Unsigned(number) => (number, false),
+        Number::Negative(number) => (number.unsigned_abs(), true),
+        Number::Other(text) => return out.push_str(text),
+    };
     let mut digits = [0u8; 20];
     let mut start = digits.len();
     loop {
         start -= 1;
-        digits[start] = b'0' + (number % 10) as u8;
-        number /= 10;
-        if number == 0 {
+        digits[start] = b'0' + (magnitude % 10) as u8;
+        magnitude /= 10;
+        if magnitude == 0 {
             break;
         }
     }
