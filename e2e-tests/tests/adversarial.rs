@@ -115,6 +115,26 @@ fn a_deep_field_the_policy_need_not_change_is_accepted() {
 }
 
 #[test]
+fn numbers_in_a_rewritten_security_context_come_back_as_written() {
+    // The defaults rewrite this securityContext; its other numbers are not
+    // read as floats and written out again, but copied as they came.
+    let host = host();
+    let text = r#"{"settings":{"secure_pod_defaults":"enabled"},"request":{"kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","object":{"kind":"Pod","spec":{"containers":[{"name":"x","image":"x:1","securityContext":{"ratio":1.50,"big":18446744073709551616,"exp":1E+2,"runAsUser":1000}}]}}}}"#;
+    let mut instance = host.instantiate().expect("instantiate");
+    let answer = instance
+        .call_raw("validate", text.as_bytes())
+        .expect("an answer");
+    let answer = String::from_utf8(answer).expect("UTF-8");
+    assert!(
+        answer.contains(r#""ratio":1.50,"big":18446744073709551616,"exp":1E+2,"runAsUser":1000,"#),
+        "{answer}"
+    );
+    let answer: Value = serde_json::from_str(&answer).expect("JSON");
+    let written = &answer["mutated_object"]["spec"]["containers"][0]["securityContext"];
+    assert_eq!(written["allowPrivilegeEscalation"], false);
+}
+
+#[test]
 fn payloads_that_are_not_requests_are_refused_with_a_message() {
     let host = host();
     for (payload, expected) in [
