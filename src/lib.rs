@@ -18,6 +18,7 @@ pub mod request;
 pub mod response;
 pub mod scan;
 pub mod settings;
+pub mod sort;
 pub mod value;
 pub mod violation;
 

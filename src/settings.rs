@@ -205,7 +205,7 @@ fn refuse_unknown_keys(map: &Map, known: &[&'static str], parent: &str) -> Resul
     if unknown.is_empty() {
         return Ok(());
     }
-    unknown.sort_unstable();
+    crate::sort::sort_by(&mut unknown, &|a, b| a.cmp(b));
     let first = unknown[0];
     let hint = match suggestion(first, known) {
         Some(known) => format!(" (did you mean \"{known}\"?)"),

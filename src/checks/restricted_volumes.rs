@@ -8,6 +8,7 @@
 use super::host_path_volumes;
 use super::pod::{PodView, one_of};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::json::write_string;
 use crate::value::Value;
 use crate::violation::Violation;
 
@@ -53,16 +54,17 @@ fn restricted_volumes_1_0(pod: &PodView<'_>) -> Vec<Violation> {
                 .filter(|(key, value)| *key != "name" && !value.is_null())
                 .map(|(key, _)| key)
                 .collect();
-            sources.sort_unstable();
+            crate::sort::sort_by(&mut sources, &|a, b| a.cmp(b));
             let kind = if sources.is_empty() {
                 "no volume source".to_owned()
             } else {
                 format!("{} volume", sources.join(" + "))
             };
-            let actual = match volume.get("name").and_then(Value::as_str) {
-                Some(name) => format!("{kind} {}", serde_json::json!(name)),
-                None => kind,
-            };
+            let mut actual = kind;
+            if let Some(name) = volume.get("name").and_then(Value::as_str) {
+                actual.push(' ');
+                write_string(&mut actual, name);
+            }
             Some(pod.violation(
                 &format!("volumes[{index}]"),
                 format!("a {} volume", one_of(ALLOWED)),
