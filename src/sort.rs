@@ -103,7 +103,7 @@ mod tests {
             let mut ours: Vec<(u8, String)> =
                 items.iter().map(|(key, tag)| (*key, tag.to_string())).collect();
             let mut expected = ours.clone();
-            expected.sort_by(|a, b| a.0.cmp(&b.0));
+            expected.sort_by_key(|a| a.0);
             sort_by(&mut ours, &|a, b| a.0.cmp(&b.0));
             prop_assert_eq!(ours, expected);
         }
