@@ -318,11 +318,7 @@ fn default_and_check(
 
     let mut violations = check(carrier, settings, &template, &defaulting.exempt_containers);
     if settings.validate_only && may_mutate {
-        let reported: Vec<String> = violations.iter().map(|v| v.path.clone()).collect();
-        violations.extend(
-            would_default(&defaulting.reports)
-                .filter(|violation| !reported.contains(&violation.path)),
-        );
+        would_default(&defaulting.reports, &mut violations);
         violation::sort_and_dedup(&mut violations);
     }
     if !violations.is_empty() {
@@ -663,41 +659,50 @@ fn check(
     violations
 }
 
-/// With `validate_only`, what defaulting would have written, as violations.
-fn would_default(reports: &[Report]) -> impl Iterator<Item = Violation> + '_ {
+/// With `validate_only`, what defaulting would have written, as violations
+/// added to `violations`, except where a check already reported the field.
+fn would_default(reports: &[Report], violations: &mut Vec<Violation>) {
     let control = "secure-pod-defaults";
-    reports.iter().flat_map(move |report| {
-        report.defaulted.iter().filter_map(move |defaulted| {
+    let reported = violations.len();
+    for report in reports {
+        for defaulted in &report.defaulted {
             let (field, expected) = match *defaulted {
                 Defaulted::AllowPrivilegeEscalation => ("allowPrivilegeEscalation", "false".into()),
                 Defaulted::SeccompProfile => ("seccompProfile.type", "RuntimeDefault".into()),
                 Defaulted::CapabilitiesDrop => ("capabilities.drop", "[ALL]".to_string()),
                 // An allowance that comes with the drop, not a requirement.
-                Defaulted::CapabilitiesAddNetBindService => return None,
+                Defaulted::CapabilitiesAddNetBindService => continue,
                 Defaulted::RunAsNonRoot => ("runAsNonRoot", "true".into()),
                 Defaulted::ReadOnlyRootFilesystem => ("readOnlyRootFilesystem", "true".into()),
                 Defaulted::RunAsUser(uid) => ("runAsUser", uid.to_string()),
                 Defaulted::RunAsGroup(gid) => ("runAsGroup", gid.to_string()),
             };
-            Some(match &report.container {
+            let relative = format!("securityContext.{field}");
+            let violation = match &report.container {
                 Some(name) => Violation::in_container(
                     &report.path,
                     Some(name.as_str()).filter(|name| !name.is_empty()),
-                    format!("securityContext.{field}"),
-                    expected,
-                    "unset",
+                    &relative,
+                    &expected,
+                    "unset".to_owned(),
                     control,
                 ),
                 None => Violation::pod(
                     format!("{}.{field}", report.path),
-                    format!("securityContext.{field}"),
-                    expected,
-                    "unset",
+                    &relative,
+                    &expected,
+                    "unset".to_owned(),
                     control,
                 ),
-            })
-        })
-    })
+            };
+            let already_reported = violations[..reported]
+                .iter()
+                .any(|found| found.path == violation.path);
+            if !already_reported {
+                violations.push(violation);
+            }
+        }
+    }
 }
 
 /// The rules a rejection names: the Pod Security Standards level, the

@@ -38,18 +38,18 @@ pub struct Violation {
 impl Violation {
     /// A violation of a pod-level field (no container).
     pub fn pod(
-        path: impl Into<String>,
-        field: impl Into<String>,
-        expected: impl Into<String>,
-        actual: impl Into<String>,
+        path: String,
+        field: &str,
+        expected: &str,
+        actual: String,
         control: &'static str,
     ) -> Violation {
         Violation {
-            path: path.into(),
+            path,
             container: None,
-            field: field.into(),
-            expected: expected.into(),
-            actual: actual.into(),
+            field: field.to_owned(),
+            expected: expected.to_owned(),
+            actual,
             control,
         }
     }
@@ -59,18 +59,17 @@ impl Violation {
     pub fn in_container(
         container_path: &str,
         container: Option<&str>,
-        field: impl Into<String>,
-        expected: impl Into<String>,
-        actual: impl Into<String>,
+        field: &str,
+        expected: &str,
+        actual: String,
         control: &'static str,
     ) -> Violation {
-        let field = field.into();
         Violation {
             path: format!("{container_path}.{field}"),
             container: container.map(str::to_owned),
-            field,
-            expected: expected.into(),
-            actual: actual.into(),
+            field: field.to_owned(),
+            expected: expected.to_owned(),
+            actual,
             control,
         }
     }
@@ -266,7 +265,7 @@ mod tests {
             Some(name),
             "securityContext.allowPrivilegeEscalation",
             "false",
-            actual,
+            actual.to_owned(),
             "Privilege Escalation",
         )
     }
@@ -287,10 +286,10 @@ mod tests {
     #[test]
     fn pod_violation_renders_its_path() {
         let violation = Violation::pod(
-            "spec.hostPID",
+            "spec.hostPID".to_owned(),
             "hostPID",
             "false",
-            "true",
+            "true".to_owned(),
             "Host Namespaces",
         );
         assert_eq!(
@@ -317,7 +316,7 @@ mod tests {
                 Some("c"),
                 "securityContext.privileged",
                 "false",
-                "true",
+                "true".to_owned(),
                 "Privileged Containers",
             ),
             ape(2, "c", "unset"),
@@ -356,10 +355,10 @@ mod tests {
         let list = vec![
             ape(0, "app", "true"),
             Violation::pod(
-                "spec.hostIPC",
+                "spec.hostIPC".to_owned(),
                 "hostIPC",
                 "false",
-                "true",
+                "true".to_owned(),
                 "Host Namespaces",
             ),
         ];

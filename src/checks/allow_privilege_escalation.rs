@@ -20,31 +20,27 @@ pub(super) const CHECK: Check = Check {
     ],
 };
 
-fn allow_privilege_escalation_1_8(pod: &PodView<'_>) -> Vec<Violation> {
-    pod.containers()
-        .iter()
-        .filter_map(|container| {
-            let actual = match container.security_context_field("allowPrivilegeEscalation") {
-                Some(Value::Bool(false)) => return None,
-                Some(Value::Bool(true)) => "true".to_owned(),
-                Some(other) => wrong_type(other, "a boolean"),
-                None => "unset".to_owned(),
-            };
-            Some(container.violation(
-                "securityContext.allowPrivilegeEscalation",
-                "false",
-                actual,
-                CONTROL,
-            ))
-        })
-        .collect()
+fn allow_privilege_escalation_1_8(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    for container in pod.containers() {
+        let actual = match container.security_context_field("allowPrivilegeEscalation") {
+            Some(Value::Bool(false)) => continue,
+            Some(Value::Bool(true)) => "true".to_owned(),
+            Some(other) => wrong_type(other, "a boolean"),
+            None => "unset".to_owned(),
+        };
+        violations.push(container.violation(
+            "securityContext.allowPrivilegeEscalation",
+            "false",
+            actual,
+            CONTROL,
+        ));
+    }
 }
 
-fn allow_privilege_escalation_1_25(pod: &PodView<'_>) -> Vec<Violation> {
-    if pod.is_windows() {
-        return Vec::new();
+fn allow_privilege_escalation_1_25(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    if !pod.is_windows() {
+        allow_privilege_escalation_1_8(pod, violations);
     }
-    allow_privilege_escalation_1_8(pod)
 }
 
 #[cfg(test)]

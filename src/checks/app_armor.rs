@@ -27,8 +27,7 @@ pub(super) const CHECK: Check = Check {
     )],
 };
 
-fn app_armor_profile_1_0(pod: &PodView<'_>) -> Vec<Violation> {
-    let mut violations = Vec::new();
+fn app_armor_profile_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
     if let Some(annotations) = pod.annotations() {
         for (key, value) in annotations {
             if !key.starts_with(ANNOTATION_PREFIX) {
@@ -43,7 +42,7 @@ fn app_armor_profile_1_0(pod: &PodView<'_>) -> Vec<Violation> {
             };
             violations.push(Violation::pod(
                 pod.annotation_path(key),
-                format!("annotations[{key}]"),
+                &format!("annotations[{key}]"),
                 ANNOTATION_EXPECTED,
                 actual,
                 CONTROL,
@@ -63,14 +62,13 @@ fn app_armor_profile_1_0(pod: &PodView<'_>) -> Vec<Violation> {
             profile_problem(container.security_context(), "appArmorProfile")
         {
             violations.push(container.violation(
-                format!("securityContext.{field}"),
+                &format!("securityContext.{field}"),
                 FIELD_EXPECTED,
                 actual,
                 CONTROL,
             ));
         }
     }
-    violations
 }
 
 fn allowed_annotation(profile: &str) -> bool {

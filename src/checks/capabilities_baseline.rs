@@ -40,8 +40,7 @@ const ALLOWED: &[&str] = &[
 
 const EXPECTED: &str = "a default capability (AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID or SYS_CHROOT)";
 
-fn capabilities_baseline_1_0(pod: &PodView<'_>) -> Vec<Violation> {
-    let mut violations = Vec::new();
+fn capabilities_baseline_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
     for container in pod.containers() {
         let Some(capabilities) = container
             .security_context_field("capabilities")
@@ -59,7 +58,7 @@ fn capabilities_baseline_1_0(pod: &PodView<'_>) -> Vec<Violation> {
                         other => wrong_type(other, "a string"),
                     };
                     violations.push(container.violation(
-                        format!("securityContext.capabilities.add[{index}]"),
+                        &format!("securityContext.capabilities.add[{index}]"),
                         EXPECTED,
                         actual,
                         CONTROL,
@@ -74,7 +73,6 @@ fn capabilities_baseline_1_0(pod: &PodView<'_>) -> Vec<Violation> {
             )),
         }
     }
-    violations
 }
 
 #[cfg(test)]

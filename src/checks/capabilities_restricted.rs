@@ -33,19 +33,16 @@ pub(super) const CHECK: Check = Check {
     ],
 };
 
-fn capabilities_restricted_1_22(pod: &PodView<'_>) -> Vec<Violation> {
-    let mut violations = Vec::new();
+fn capabilities_restricted_1_22(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
     for container in pod.containers() {
-        check_container(container, &mut violations);
+        check_container(container, violations);
     }
-    violations
 }
 
-fn capabilities_restricted_1_25(pod: &PodView<'_>) -> Vec<Violation> {
-    if pod.is_windows() {
-        return Vec::new();
+fn capabilities_restricted_1_25(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    if !pod.is_windows() {
+        capabilities_restricted_1_22(pod, violations);
     }
-    capabilities_restricted_1_22(pod)
 }
 
 fn check_container(container: &ContainerView<'_>, violations: &mut Vec<Violation>) {
@@ -77,7 +74,7 @@ fn check_container(container: &ContainerView<'_>, violations: &mut Vec<Violation
                     other => wrong_type(other, "a string"),
                 };
                 violations.push(container.violation(
-                    format!("securityContext.capabilities.add[{index}]"),
+                    &format!("securityContext.capabilities.add[{index}]"),
                     "NET_BIND_SERVICE or removed",
                     actual,
                     CONTROL,

@@ -14,14 +14,12 @@ pub(super) const CHECK: Check = Check {
     versions: &[VersionedCheck::new(PssVersion::v1(0), host_namespaces_1_0)],
 };
 
-fn host_namespaces_1_0(pod: &PodView<'_>) -> Vec<Violation> {
-    ["hostNetwork", "hostPID", "hostIPC"]
-        .into_iter()
-        .filter_map(|key| {
-            let actual = must_not_be_true(pod.spec_field(key))?;
-            Some(pod.violation(key, "false", actual, CONTROL))
-        })
-        .collect()
+fn host_namespaces_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    for key in ["hostNetwork", "hostPID", "hostIPC"] {
+        if let Some(actual) = must_not_be_true(pod.spec_field(key)) {
+            violations.push(pod.violation(key, "false", actual, CONTROL));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -20,27 +20,26 @@ pub(super) const CHECK: Check = Check {
     )],
 };
 
-fn host_path_volumes_1_0(pod: &PodView<'_>) -> Vec<Violation> {
-    pod.volumes()
-        .into_iter()
-        .filter_map(|(index, volume)| {
-            let host_path = volume.get("hostPath").filter(|value| !value.is_null())?;
-            let target = host_path
-                .get("path")
-                .and_then(Value::as_str)
-                .unwrap_or("set");
-            let actual = match volume.get("name") {
-                Some(name @ Value::String(_)) => format!("{target}, volume {name}"),
-                _ => target.to_owned(),
-            };
-            Some(pod.violation(
-                &format!("volumes[{index}].hostPath"),
-                "unset",
-                actual,
-                CONTROL,
-            ))
-        })
-        .collect()
+fn host_path_volumes_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    for (index, volume) in pod.volumes() {
+        let Some(host_path) = volume.get("hostPath").filter(|value| !value.is_null()) else {
+            continue;
+        };
+        let target = host_path
+            .get("path")
+            .and_then(Value::as_str)
+            .unwrap_or("set");
+        let actual = match volume.get("name") {
+            Some(name @ Value::String(_)) => format!("{target}, volume {name}"),
+            _ => target.to_owned(),
+        };
+        violations.push(pod.violation(
+            &format!("volumes[{index}].hostPath"),
+            "unset",
+            actual,
+            CONTROL,
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -15,8 +15,7 @@ pub(super) const CHECK: Check = Check {
     versions: &[VersionedCheck::new(PssVersion::v1(0), host_ports_1_0)],
 };
 
-fn host_ports_1_0(pod: &PodView<'_>) -> Vec<Violation> {
-    let mut violations = Vec::new();
+fn host_ports_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
     for container in pod.containers() {
         let Some(Value::Array(ports)) = container.field("ports") else {
             continue;
@@ -31,14 +30,13 @@ fn host_ports_1_0(pod: &PodView<'_>) -> Vec<Violation> {
                 },
             };
             violations.push(container.violation(
-                format!("ports[{index}].hostPort"),
+                &format!("ports[{index}].hostPort"),
                 "0 or unset",
                 actual,
                 CONTROL,
             ));
         }
     }
-    violations
 }
 
 #[cfg(test)]

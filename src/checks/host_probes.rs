@@ -23,24 +23,17 @@ pub(super) const CHECK: Check = Check {
     )],
 };
 
-fn host_probes_and_host_lifecycle_1_34(pod: &PodView<'_>) -> Vec<Violation> {
-    let mut violations = Vec::new();
+fn host_probes_and_host_lifecycle_1_34(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
     for container in pod.containers() {
         for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
-            check_handler(container, container.field(probe), probe, &mut violations);
+            check_handler(container, container.field(probe), probe, violations);
         }
         let lifecycle = container.field("lifecycle");
         for hook in ["postStart", "preStop"] {
             let handler = lifecycle.and_then(|lifecycle| lifecycle.get(hook));
-            check_handler(
-                container,
-                handler,
-                &format!("lifecycle.{hook}"),
-                &mut violations,
-            );
+            check_handler(container, handler, &format!("lifecycle.{hook}"), violations);
         }
     }
-    violations
 }
 
 fn check_handler(
@@ -56,7 +49,7 @@ fn check_handler(
         let host = handler.get(action).and_then(|action| action.get("host"));
         if let Some(actual) = must_be_empty(host) {
             violations.push(container.violation(
-                format!("{handler_path}.{action}.host"),
+                &format!("{handler_path}.{action}.host"),
                 "empty or unset",
                 actual,
                 CONTROL,

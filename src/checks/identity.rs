@@ -37,16 +37,11 @@ pub fn check_identity(
         let field = format!("securityContext.{key}");
         let expected = format!("{wanted} or unset");
         if let Some(actual) = other_id(pod.security_context_field(key), wanted) {
-            violations.push(pod.violation(&field, expected.clone(), actual, IDENTITY_CONTROL));
+            violations.push(pod.violation(&field, &expected, actual, IDENTITY_CONTROL));
         }
         for container in pod.containers() {
             if let Some(actual) = other_id(container.security_context_field(key), wanted) {
-                violations.push(container.violation(
-                    field.clone(),
-                    expected.clone(),
-                    actual,
-                    IDENTITY_CONTROL,
-                ));
+                violations.push(container.violation(&field, &expected, actual, IDENTITY_CONTROL));
             }
         }
     }

@@ -198,8 +198,9 @@ impl<'de> Deserialize<'de> for PssVersion {
     }
 }
 
-/// One implementation of a check and the first version it applies to.
-pub type CheckFn = fn(&PodView<'_>) -> Vec<Violation>;
+/// One implementation of a check: it adds what it finds in the pod to the
+/// list, so every check of a request fills one list.
+pub type CheckFn = fn(&PodView<'_>, &mut Vec<Violation>);
 
 /// A check's implementation from `since` until the next one's `since`.
 #[derive(Clone, Copy)]
@@ -360,10 +361,11 @@ pub fn check_pod(
             *cache = Some(((level, version), applicable_checks(level, version)));
         }
         let (_, applied) = cache.as_ref().expect("just filled");
-        applied
-            .iter()
-            .flat_map(|applied| (applied.implementation.check)(&pod))
-            .collect()
+        let mut violations = Vec::new();
+        for applied in applied {
+            (applied.implementation.check)(&pod, &mut violations);
+        }
+        violations
     });
     sort_and_dedup(&mut violations);
     violations

@@ -152,8 +152,8 @@ impl<'a> PodView<'a> {
     pub fn violation(
         &self,
         relative: &str,
-        expected: impl Into<String>,
-        actual: impl Into<String>,
+        expected: &str,
+        actual: String,
         control: &'static str,
     ) -> Violation {
         Violation::pod(
@@ -191,9 +191,9 @@ impl<'a> ContainerView<'a> {
     /// A violation of `field` (relative to the container).
     pub fn violation(
         &self,
-        field: impl Into<String>,
-        expected: impl Into<String>,
-        actual: impl Into<String>,
+        field: &str,
+        expected: &str,
+        actual: String,
         control: &'static str,
     ) -> Violation {
         Violation::in_container(&self.path(), self.name, field, expected, actual, control)

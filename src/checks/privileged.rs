@@ -14,14 +14,17 @@ pub(super) const CHECK: Check = Check {
     versions: &[VersionedCheck::new(PssVersion::v1(0), privileged_1_0)],
 };
 
-fn privileged_1_0(pod: &PodView<'_>) -> Vec<Violation> {
-    pod.containers()
-        .iter()
-        .filter_map(|container| {
-            let actual = must_not_be_true(container.security_context_field("privileged"))?;
-            Some(container.violation("securityContext.privileged", "false", actual, CONTROL))
-        })
-        .collect()
+fn privileged_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    for container in pod.containers() {
+        if let Some(actual) = must_not_be_true(container.security_context_field("privileged")) {
+            violations.push(container.violation(
+                "securityContext.privileged",
+                "false",
+                actual,
+                CONTROL,
+            ));
+        }
+    }
 }
 
 #[cfg(test)]

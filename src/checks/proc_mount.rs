@@ -34,25 +34,28 @@ pub(super) const RESTRICTED_CHECK: Check = Check {
     )],
 };
 
-fn proc_mount_1_0(pod: &PodView<'_>) -> Vec<Violation> {
-    proc_mount(pod, "Default or unset")
+fn proc_mount_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    proc_mount(pod, "Default or unset", violations);
 }
 
-fn proc_mount_1_35_baseline(pod: &PodView<'_>) -> Vec<Violation> {
-    if pod.in_user_namespace() {
-        return Vec::new();
+fn proc_mount_1_35_baseline(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    if !pod.in_user_namespace() {
+        let expected = "Default or unset (or the pod sets hostUsers: false)";
+        proc_mount(pod, expected, violations);
     }
-    proc_mount(pod, "Default or unset (or the pod sets hostUsers: false)")
 }
 
-fn proc_mount(pod: &PodView<'_>, expected: &str) -> Vec<Violation> {
-    pod.containers()
-        .iter()
-        .filter_map(|container| {
-            let actual = problem(container)?;
-            Some(container.violation("securityContext.procMount", expected, actual, CONTROL))
-        })
-        .collect()
+fn proc_mount(pod: &PodView<'_>, expected: &str, violations: &mut Vec<Violation>) {
+    for container in pod.containers() {
+        if let Some(actual) = problem(container) {
+            violations.push(container.violation(
+                "securityContext.procMount",
+                expected,
+                actual,
+                CONTROL,
+            ));
+        }
+    }
 }
 
 fn problem(container: &ContainerView<'_>) -> Option<String> {

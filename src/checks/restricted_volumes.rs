@@ -37,42 +37,39 @@ const ALLOWED: &[&str] = &[
     "secret",
 ];
 
-fn restricted_volumes_1_0(pod: &PodView<'_>) -> Vec<Violation> {
-    pod.volumes()
-        .into_iter()
-        .filter_map(|(index, volume)| {
-            // Like PSA's switch, a volume passes when it has any allowed
-            // source (the API server refuses volumes with two sources).
-            if ALLOWED
-                .iter()
-                .any(|source| volume.get(source).is_some_and(Value::is_object))
-            {
-                return None;
+fn restricted_volumes_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    for (index, volume) in pod.volumes() {
+        // Like PSA's switch, a volume passes when it has any allowed
+        // source (the API server refuses volumes with two sources).
+        if ALLOWED
+            .iter()
+            .any(|source| volume.get(source).is_some_and(Value::is_object))
+        {
+            continue;
+        }
+        let mut sources: Vec<&str> = Vec::new();
+        for (key, value) in volume {
+            if key != "name" && !value.is_null() {
+                sources.push(key);
             }
-            let mut sources: Vec<&str> = volume
-                .iter()
-                .filter(|(key, value)| *key != "name" && !value.is_null())
-                .map(|(key, _)| key)
-                .collect();
-            crate::sort::sort_by(&mut sources, &|a, b| a.cmp(b));
-            let kind = if sources.is_empty() {
-                "no volume source".to_owned()
-            } else {
-                format!("{} volume", sources.join(" + "))
-            };
-            let mut actual = kind;
-            if let Some(name) = volume.get("name").and_then(Value::as_str) {
-                actual.push(' ');
-                write_string(&mut actual, name);
-            }
-            Some(pod.violation(
-                &format!("volumes[{index}]"),
-                format!("a {} volume", one_of(ALLOWED)),
-                actual,
-                CONTROL,
-            ))
-        })
-        .collect()
+        }
+        crate::sort::sort_by(&mut sources, &|a, b| a.cmp(b));
+        let mut actual = if sources.is_empty() {
+            "no volume source".to_owned()
+        } else {
+            format!("{} volume", sources.join(" + "))
+        };
+        if let Some(name) = volume.get("name").and_then(Value::as_str) {
+            actual.push(' ');
+            write_string(&mut actual, name);
+        }
+        violations.push(pod.violation(
+            &format!("volumes[{index}]"),
+            &format!("a {} volume", one_of(ALLOWED)),
+            actual,
+            CONTROL,
+        ));
+    }
 }
 
 #[cfg(test)]

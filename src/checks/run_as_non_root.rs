@@ -21,8 +21,7 @@ pub(super) const CHECK: Check = Check {
     ],
 };
 
-fn run_as_non_root_1_0(pod: &PodView<'_>) -> Vec<Violation> {
-    let mut violations = Vec::new();
+fn run_as_non_root_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
     let pod_value = pod.security_context_field("runAsNonRoot");
     let pod_true = pod_value == Some(&Value::Bool(true));
     if let Some(value) = pod_value.filter(|_| !pod_true) {
@@ -48,14 +47,12 @@ fn run_as_non_root_1_0(pod: &PodView<'_>) -> Vec<Violation> {
             CONTROL,
         ));
     }
-    violations
 }
 
-fn run_as_non_root_1_35(pod: &PodView<'_>) -> Vec<Violation> {
-    if pod.in_user_namespace() {
-        return Vec::new();
+fn run_as_non_root_1_35(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    if !pod.in_user_namespace() {
+        run_as_non_root_1_0(pod, violations);
     }
-    run_as_non_root_1_0(pod)
 }
 
 #[cfg(test)]

@@ -20,8 +20,7 @@ pub(super) const CHECK: Check = Check {
     ],
 };
 
-fn run_as_user_1_23(pod: &PodView<'_>) -> Vec<Violation> {
-    let mut violations = Vec::new();
+fn run_as_user_1_23(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
     if let Some(actual) = root_uid(pod.security_context_field("runAsUser")) {
         violations.push(pod.violation("securityContext.runAsUser", EXPECTED, actual, CONTROL));
     }
@@ -35,7 +34,6 @@ fn run_as_user_1_23(pod: &PodView<'_>) -> Vec<Violation> {
             ));
         }
     }
-    violations
 }
 
 /// What was found when a runAsUser value is 0 or not an integer.
@@ -48,11 +46,10 @@ fn root_uid(value: Option<&Value>) -> Option<String> {
     }
 }
 
-fn run_as_user_1_35(pod: &PodView<'_>) -> Vec<Violation> {
-    if pod.in_user_namespace() {
-        return Vec::new();
+fn run_as_user_1_35(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    if !pod.in_user_namespace() {
+        run_as_user_1_23(pod, violations);
     }
-    run_as_user_1_23(pod)
 }
 
 #[cfg(test)]

@@ -28,20 +28,19 @@ const TYPES_1_31: &[&str] = &[
     "container_engine_t",
 ];
 
-fn se_linux_options_1_0(pod: &PodView<'_>) -> Vec<Violation> {
-    se_linux_options(pod, TYPES_1_0)
+fn se_linux_options_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    se_linux_options(pod, TYPES_1_0, violations);
 }
 
-fn se_linux_options_1_31(pod: &PodView<'_>) -> Vec<Violation> {
-    se_linux_options(pod, TYPES_1_31)
+fn se_linux_options_1_31(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    se_linux_options(pod, TYPES_1_31, violations);
 }
 
-fn se_linux_options(pod: &PodView<'_>, types: &[&str]) -> Vec<Violation> {
-    let mut violations = Vec::new();
+fn se_linux_options(pod: &PodView<'_>, types: &[&str], violations: &mut Vec<Violation>) {
     for (field, expected, actual) in problems(pod.security_context(), types) {
         violations.push(pod.violation(
             &format!("securityContext.{field}"),
-            expected,
+            &expected,
             actual,
             CONTROL,
         ));
@@ -49,14 +48,13 @@ fn se_linux_options(pod: &PodView<'_>, types: &[&str]) -> Vec<Violation> {
     for container in pod.containers() {
         for (field, expected, actual) in problems(container.security_context(), types) {
             violations.push(container.violation(
-                format!("securityContext.{field}"),
-                expected,
+                &format!("securityContext.{field}"),
+                &expected,
                 actual,
                 CONTROL,
             ));
         }
     }
-    violations
 }
 
 /// (field relative to the securityContext, expected, actual) for each

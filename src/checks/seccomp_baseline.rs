@@ -29,9 +29,9 @@ pub(super) const CHECK: Check = Check {
     ],
 };
 
-fn seccomp_profile_baseline_1_0(pod: &PodView<'_>) -> Vec<Violation> {
+fn seccomp_profile_baseline_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
     let Some(annotations) = pod.annotations() else {
-        return Vec::new();
+        return;
     };
     let mut keys = vec![POD_ANNOTATION.to_owned()];
     for container in pod.containers() {
@@ -42,7 +42,6 @@ fn seccomp_profile_baseline_1_0(pod: &PodView<'_>) -> Vec<Violation> {
             container.name.unwrap_or("")
         ));
     }
-    let mut violations = Vec::new();
     for key in keys {
         let Some(value) = annotations.get(&key) else {
             continue;
@@ -56,22 +55,20 @@ fn seccomp_profile_baseline_1_0(pod: &PodView<'_>) -> Vec<Violation> {
         };
         violations.push(Violation::pod(
             pod.annotation_path(&key),
-            format!("annotations[{key}]"),
+            &format!("annotations[{key}]"),
             "runtime/default, docker/default or localhost/<profile>",
             actual,
             CONTROL,
         ));
     }
-    violations
 }
 
 fn allowed_annotation(profile: &str) -> bool {
     profile == "runtime/default" || profile == "docker/default" || profile.starts_with("localhost/")
 }
 
-fn seccomp_profile_baseline_1_19(pod: &PodView<'_>) -> Vec<Violation> {
+fn seccomp_profile_baseline_1_19(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
     const EXPECTED: &str = "RuntimeDefault, Localhost or unset";
-    let mut violations = Vec::new();
     if let Some((field, actual)) = profile_problem(pod.security_context(), "seccompProfile") {
         violations.push(pod.violation(
             &format!("securityContext.{field}"),
@@ -85,14 +82,13 @@ fn seccomp_profile_baseline_1_19(pod: &PodView<'_>) -> Vec<Violation> {
             profile_problem(container.security_context(), "seccompProfile")
         {
             violations.push(container.violation(
-                format!("securityContext.{field}"),
+                &format!("securityContext.{field}"),
                 EXPECTED,
                 actual,
                 CONTROL,
             ));
         }
     }
-    violations
 }
 
 #[cfg(test)]

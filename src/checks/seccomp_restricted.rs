@@ -13,6 +13,8 @@ use crate::violation::Violation;
 
 const CONTROL: &str = "Seccomp";
 const EXPECTED: &str = "RuntimeDefault or Localhost";
+const EXPECTED_HERE_OR_IN_POD: &str =
+    "RuntimeDefault or Localhost, here or in the pod's securityContext";
 
 pub(super) const CHECK: Check = Check {
     id: "seccompProfile_restricted",
@@ -32,8 +34,7 @@ pub(super) const CHECK: Check = Check {
     ],
 };
 
-fn seccomp_profile_restricted_1_19(pod: &PodView<'_>) -> Vec<Violation> {
-    let mut violations = Vec::new();
+fn seccomp_profile_restricted_1_19(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
     let pod_problem = profile_problem(pod.security_context(), "seccompProfile");
     let pod_is_set = pod.security_context_field("seccompProfile").is_some();
     if let Some((field, actual)) = &pod_problem {
@@ -50,7 +51,7 @@ fn seccomp_profile_restricted_1_19(pod: &PodView<'_>) -> Vec<Violation> {
                 profile_problem(container.security_context(), "seccompProfile")
             {
                 violations.push(container.violation(
-                    format!("securityContext.{field}"),
+                    &format!("securityContext.{field}"),
                     EXPECTED,
                     actual,
                     CONTROL,
@@ -65,20 +66,18 @@ fn seccomp_profile_restricted_1_19(pod: &PodView<'_>) -> Vec<Violation> {
             };
             violations.push(container.violation(
                 "securityContext.seccompProfile.type",
-                format!("{EXPECTED}, here or in the pod's securityContext"),
-                actual,
+                EXPECTED_HERE_OR_IN_POD,
+                actual.to_owned(),
                 CONTROL,
             ));
         }
     }
-    violations
 }
 
-fn seccomp_profile_restricted_1_25(pod: &PodView<'_>) -> Vec<Violation> {
-    if pod.is_windows() {
-        return Vec::new();
+fn seccomp_profile_restricted_1_25(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    if !pod.is_windows() {
+        seccomp_profile_restricted_1_19(pod, violations);
     }
-    seccomp_profile_restricted_1_19(pod)
 }
 
 #[cfg(test)]

@@ -47,63 +47,60 @@ const SAFE: &[&str] = &[
     "net.ipv4.tcp_notsent_lowat",
 ];
 
-fn sysctls_1_0(pod: &PodView<'_>) -> Vec<Violation> {
-    sysctls(pod, &SAFE[..5])
+fn sysctls_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    sysctls(pod, &SAFE[..5], violations);
 }
 
-fn sysctls_1_27(pod: &PodView<'_>) -> Vec<Violation> {
-    sysctls(pod, &SAFE[..6])
+fn sysctls_1_27(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    sysctls(pod, &SAFE[..6], violations);
 }
 
-fn sysctls_1_29(pod: &PodView<'_>) -> Vec<Violation> {
-    sysctls(pod, &SAFE[..10])
+fn sysctls_1_29(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    sysctls(pod, &SAFE[..10], violations);
 }
 
-fn sysctls_1_32(pod: &PodView<'_>) -> Vec<Violation> {
-    sysctls(pod, &SAFE[..12])
+fn sysctls_1_32(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    sysctls(pod, &SAFE[..12], violations);
 }
 
-fn sysctls_1_37(pod: &PodView<'_>) -> Vec<Violation> {
-    sysctls(pod, SAFE)
+fn sysctls_1_37(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+    sysctls(pod, SAFE, violations);
 }
 
-fn sysctls(pod: &PodView<'_>, safe: &[&str]) -> Vec<Violation> {
-    let expected = || format!("a safe sysctl ({})", safe.join(", "));
-    match pod.security_context_field("sysctls") {
-        None => Vec::new(),
-        Some(Value::Array(entries)) => entries
-            .iter()
-            .enumerate()
-            .filter_map(|(index, entry)| {
-                let (field, actual) = match entry {
-                    // A missing name decodes to "", which is not safe.
-                    Value::Object(sysctl) => match present(sysctl.get("name")) {
-                        Some(Value::String(name)) if safe.contains(&name.as_ref()) => return None,
-                        Some(Value::String(name)) => {
-                            (format!("sysctls[{index}].name"), name.to_string())
-                        }
-                        Some(other) => (
-                            format!("sysctls[{index}].name"),
-                            wrong_type(other, "a string"),
-                        ),
-                        None => (format!("sysctls[{index}].name"), "unset".to_owned()),
-                    },
-                    other => (format!("sysctls[{index}]"), wrong_type(other, "an object")),
-                };
-                Some(pod.violation(
-                    &format!("securityContext.{field}"),
-                    expected(),
-                    actual,
-                    CONTROL,
-                ))
-            })
-            .collect(),
-        Some(other) => vec![pod.violation(
-            "securityContext.sysctls",
-            "a list of safe sysctls",
-            wrong_type(other, "a list"),
+fn sysctls(pod: &PodView<'_>, safe: &[&str], violations: &mut Vec<Violation>) {
+    let entries = match pod.security_context_field("sysctls") {
+        None => return,
+        Some(Value::Array(entries)) => entries,
+        Some(other) => {
+            violations.push(pod.violation(
+                "securityContext.sysctls",
+                "a list of safe sysctls",
+                wrong_type(other, "a list"),
+                CONTROL,
+            ));
+            return;
+        }
+    };
+    for (index, entry) in entries.iter().enumerate() {
+        let (field, actual) = match entry {
+            // A missing name decodes to "", which is not safe.
+            Value::Object(sysctl) => match present(sysctl.get("name")) {
+                Some(Value::String(name)) if safe.contains(&name.as_ref()) => continue,
+                Some(Value::String(name)) => (format!("sysctls[{index}].name"), name.to_string()),
+                Some(other) => (
+                    format!("sysctls[{index}].name"),
+                    wrong_type(other, "a string"),
+                ),
+                None => (format!("sysctls[{index}].name"), "unset".to_owned()),
+            },
+            other => (format!("sysctls[{index}]"), wrong_type(other, "an object")),
+        };
+        violations.push(pod.violation(
+            &format!("securityContext.{field}"),
+            &format!("a safe sysctl ({})", safe.join(", ")),
+            actual,
             CONTROL,
-        )],
+        ));
     }
 }
 

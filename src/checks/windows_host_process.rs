@@ -20,8 +20,7 @@ pub(super) const CHECK: Check = Check {
     )],
 };
 
-fn windows_host_process_1_0(pod: &PodView<'_>) -> Vec<Violation> {
-    let mut violations = Vec::new();
+fn windows_host_process_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
     if let Some(actual) = host_process(pod.security_context()) {
         violations.push(pod.violation(FIELD, "false", actual, CONTROL));
     }
@@ -30,7 +29,6 @@ fn windows_host_process_1_0(pod: &PodView<'_>) -> Vec<Violation> {
             violations.push(container.violation(FIELD, "false", actual, CONTROL));
         }
     }
-    violations
 }
 
 fn host_process(security_context: Option<&Map>) -> Option<String> {
