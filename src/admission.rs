@@ -178,7 +178,7 @@ fn plan(carrier: &Carrier, request: &Request) -> Result<Option<Plan>, String> {
 /// another copy, again and again; the Pods it creates are defaulted instead.
 fn made_from_a_defaulted_template(template: &PodTemplate) -> bool {
     let owners = template.owner_references.as_ref().and_then(Value::as_array);
-    owners.into_iter().flatten().any(|owner| {
+    owners.map_or(&[][..], Vec::as_slice).iter().any(|owner| {
         let text = |key| owner.get(key).and_then(Value::as_str).unwrap_or("");
         let group = text("apiVersion")
             .rsplit_once('/')
@@ -256,12 +256,13 @@ fn ephemeral_names(carrier: &Carrier, old_object: Option<&str>) -> Result<Vec<St
         .spec()
         .and_then(|spec| spec.get(ContainerList::EphemeralContainers.field()))
         .and_then(Value::as_array);
-    Ok(list
-        .into_iter()
-        .flatten()
-        .filter_map(|container| container.get("name")?.as_str())
-        .map(str::to_owned)
-        .collect())
+    let mut names = Vec::new();
+    for container in list.map_or(&[][..], Vec::as_slice) {
+        if let Some(name) = container.get("name").and_then(Value::as_str) {
+            names.push(name.to_owned());
+        }
+    }
+    Ok(names)
 }
 
 /// The pod template of `text` as the policy reads it (empty when the object
@@ -458,7 +459,7 @@ fn default_pod_spec(
             let defaulted = defaults::default_container(
                 settings,
                 &pod,
-                container_ports(fields),
+                binds_low_port(fields),
                 &mut security_context,
             );
             let insecure = insecure::container_findings(
@@ -518,19 +519,16 @@ fn container_path(spec_path: &str, list: ContainerList, index: usize) -> String 
     format!("{spec_path}.{}[{index}]", list.field())
 }
 
-/// Ports declared by a container, a port entry without a number counting
-/// as 0 (as Go decodes it).
-fn container_ports<'c>(container: &'c Map<'c>) -> impl Iterator<Item = i64> + 'c {
-    container
-        .get("ports")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|port| {
-            port.get("containerPort")
-                .and_then(Value::as_i64)
-                .unwrap_or(0)
-        })
+/// Whether a container declares a port below 1024, a port entry without a
+/// number counting as 0 (as Go decodes it).
+fn binds_low_port(container: &Map) -> bool {
+    let Some(ports) = container.get("ports").and_then(Value::as_array) else {
+        return false;
+    };
+    ports.iter().any(|port| {
+        let number = port.get("containerPort").and_then(Value::as_i64);
+        number.unwrap_or(0) < 1024
+    })
 }
 
 /// The raw text of one container, for the rare container with neither an
@@ -556,13 +554,10 @@ fn container_raw<'a>(
 /// The text of the value at `field` (a path) of the pod spec in the object
 /// `base`.
 fn in_pod_spec<'a>(carrier: &Carrier, base: &'a str, field: &[&str]) -> Option<&'a str> {
-    let path: Vec<&str> = carrier
-        .template_path
-        .iter()
-        .copied()
-        .chain(["spec"])
-        .chain(field.iter().copied())
-        .collect();
+    let mut path = Vec::with_capacity(carrier.template_path.len() + 1 + field.len());
+    path.extend_from_slice(carrier.template_path);
+    path.push("spec");
+    path.extend_from_slice(field);
     scan::find(base, &path).ok().flatten()
 }
 

@@ -107,7 +107,7 @@ pub struct PodFacts<'a> {
 pub fn default_container(
     settings: &Settings,
     pod: &PodFacts,
-    container_ports: impl Iterator<Item = i64>,
+    binds_low_port: bool,
     security_context: &mut Map,
 ) -> Vec<Defaulted> {
     let mut defaulted = Vec::new();
@@ -121,7 +121,7 @@ pub fn default_container(
         // default must not add NET_BIND_SERVICE either.
         let low_ports_allowed = !settings.strict_capabilities;
         defaulted.extend(capabilities(
-            container_ports.filter(|_| low_ports_allowed),
+            binds_low_port && low_ports_allowed,
             security_context,
         ));
     }
@@ -183,18 +183,14 @@ fn seccomp_profile(
 }
 
 /// When `capabilities` is unset: drop ALL, and add NET_BIND_SERVICE back for a
-/// container that declares a port below 1024 (`container_ports` is empty
-/// under `strict_capabilities`). A `capabilities` object in any
+/// container that declares a port below 1024 (never under
+/// `strict_capabilities`). A `capabilities` object in any
 /// form (`{}`, only `add`, `drop: []`) is the user's and is kept.
-fn capabilities(
-    container_ports: impl Iterator<Item = i64>,
-    security_context: &mut Map,
-) -> Vec<Defaulted> {
+fn capabilities(add_net_bind_service: bool, security_context: &mut Map) -> Vec<Defaulted> {
     if !security_context.is_unset("capabilities") {
         return Vec::new();
     }
-    let binds_low_port = container_ports.into_iter().any(|port| port < 1024);
-    if binds_low_port {
+    if add_net_bind_service {
         let mut capabilities = drop_all();
         capabilities.insert("add", Value::Array(vec![string("NET_BIND_SERVICE")]));
         security_context.insert("capabilities", Value::Object(capabilities));
@@ -290,8 +286,8 @@ mod tests {
         container: serde_json::Value,
     ) -> (serde_json::Value, Vec<Defaulted>) {
         let mut security_context = object(container);
-        let defaulted =
-            default_container(settings, pod, ports.iter().copied(), &mut security_context);
+        let binds_low_port = ports.iter().any(|port| *port < 1024);
+        let defaulted = default_container(settings, pod, binds_low_port, &mut security_context);
         let written = Value::Object(security_context).to_string();
         (serde_json::from_str(&written).unwrap(), defaulted)
     }

@@ -39,12 +39,20 @@ pub fn container_findings(
         if !capabilities.lists("drop", "ALL") {
             findings.push("capabilities.drop without ALL".to_string());
         }
-        let added: Vec<&str> = capabilities
-            .strings("add")
-            .filter(|capability| *capability != "NET_BIND_SERVICE")
-            .collect();
+        let mut added = String::new();
+        for capability in capabilities.strings("add") {
+            if capability != "NET_BIND_SERVICE" {
+                added.push_str(if added.is_empty() {
+                    "capabilities.add=["
+                } else {
+                    ","
+                });
+                added.push_str(capability);
+            }
+        }
         if !added.is_empty() {
-            findings.push(format!("capabilities.add=[{}]", added.join(",")));
+            added.push(']');
+            findings.push(added);
         }
     }
     if level == Level::Enabled {

@@ -117,38 +117,44 @@ const MAX_WARNINGS: usize = 8;
 /// The warnings for a set of reports: one line per defaulted securityContext
 /// and one per container left insecure, at most `MAX_WARNINGS` lines.
 pub fn warnings(reports: &[Report]) -> Vec<String> {
-    // (whether the line says what was defaulted, its report), in order;
-    // only the lines shown are written out.
-    let lines = reports.iter().flat_map(|report| {
-        [
-            (true, !report.defaulted.is_empty()),
-            (false, !report.insecure.is_empty()),
-        ]
-        .into_iter()
-        .filter(|(_, present)| *present)
-        .map(move |(is_default, _)| (is_default, report))
-    });
-    let total = lines.clone().count();
+    let total = reports
+        .iter()
+        .map(|report| {
+            usize::from(!report.defaulted.is_empty()) + usize::from(!report.insecure.is_empty())
+        })
+        .sum::<usize>();
     let shown = if total <= MAX_WARNINGS {
         total
     } else {
         MAX_WARNINGS - 1
     };
-    let mut kept: Vec<String> = lines
-        .clone()
-        .take(shown)
-        .map(|(is_default, report)| warning(report, is_default))
-        .collect();
+    // The lines in order: what a report defaulted, then what it leaves
+    // insecure. Only the lines shown are written out; the rest are counted.
+    let mut kept = Vec::with_capacity(shown + 1);
+    let mut defaulted_not_shown = 0;
+    for report in reports {
+        for is_default in [true, false] {
+            let present = if is_default {
+                !report.defaulted.is_empty()
+            } else {
+                !report.insecure.is_empty()
+            };
+            if !present {
+                continue;
+            }
+            if kept.len() < shown {
+                kept.push(warning(report, is_default));
+            } else if is_default {
+                defaulted_not_shown += 1;
+            }
+        }
+    }
     if total > shown {
-        let defaulted = lines
-            .skip(shown)
-            .filter(|(is_default, _)| *is_default)
-            .count();
         kept.push(format!(
             "and {} more: {} defaulted, {} left insecure",
             total - shown,
-            count(defaulted, "securityContext"),
-            count(total - shown - defaulted, "container"),
+            count(defaulted_not_shown, "securityContext"),
+            count(total - shown - defaulted_not_shown, "container"),
         ));
     }
     kept
@@ -216,8 +222,15 @@ fn shorten(text: &str, limit: usize) -> String {
     if text.len() <= limit || text.chars().count() <= limit {
         return text.to_string();
     }
-    let mut cut: String = text.chars().take(limit - 1).collect();
-    let _ = write!(cut, "…");
+    // The byte offset where the `limit`th character starts: all before it
+    // is kept, with "…" as the last character.
+    let end = text
+        .char_indices()
+        .nth(limit - 1)
+        .map_or(text.len(), |(offset, _)| offset);
+    let mut cut = String::with_capacity(end + '…'.len_utf8());
+    cut.push_str(&text[..end]);
+    cut.push('…');
     cut
 }
 

@@ -201,7 +201,12 @@ fn given<'m, 'a>(map: &'m Map<'a>, key: &str) -> Option<&'m Value<'a>> {
 /// Refuses keys not in `known`; `parent` names the enclosing key, if any
 /// (`exemptions.`).
 fn refuse_unknown_keys(map: &Map, known: &[&'static str], parent: &str) -> Result<(), String> {
-    let mut unknown: Vec<&str> = map.keys().filter(|key| !known.contains(key)).collect();
+    let mut unknown: Vec<&str> = Vec::new();
+    for key in map.keys() {
+        if !known.contains(&key) {
+            unknown.push(key);
+        }
+    }
     if unknown.is_empty() {
         return Ok(());
     }
@@ -211,11 +216,16 @@ fn refuse_unknown_keys(map: &Map, known: &[&'static str], parent: &str) -> Resul
         Some(known) => format!(" (did you mean \"{known}\"?)"),
         None => String::new(),
     };
-    let names = unknown
-        .iter()
-        .map(|key| format!("\"{parent}{key}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let mut names = String::new();
+    for key in &unknown {
+        if !names.is_empty() {
+            names.push_str(", ");
+        }
+        names.push('"');
+        names.push_str(parent);
+        names.push_str(key);
+        names.push('"');
+    }
     let noun = if unknown.len() == 1 {
         "setting"
     } else {
@@ -236,41 +246,51 @@ fn refuse_unknown_keys(map: &Map, known: &[&'static str], parent: &str) -> Resul
 /// case, `-` and `_` are ignored (so camelCase and kebab-case spellings are
 /// recognised), or, failing that, a key at most two edits away.
 fn suggestion(key: &str, known: &[&'static str]) -> Option<&'static str> {
-    let squash = |text: &str| -> String {
-        text.chars()
-            .filter(|c| *c != '_' && *c != '-')
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
     let wanted = squash(key);
-    known
-        .iter()
-        .copied()
-        .find(|name| squash(name) == wanted)
-        .or_else(|| {
-            known
-                .iter()
-                .copied()
-                .map(|name| (edit_distance(&squash(name), &wanted), name))
-                .filter(|(distance, _)| *distance <= 2)
-                .min()
-                .map(|(_, name)| name)
-        })
+    if let Some(&same) = known.iter().find(|name| squash(name) == wanted) {
+        return Some(same);
+    }
+    // The nearest within two edits; of equally near ones, the first in
+    // alphabetical order.
+    let mut nearest: Option<(usize, &'static str)> = None;
+    for &name in known {
+        let distance = edit_distance(&squash(name), &wanted);
+        if distance <= 2 && nearest.is_none_or(|best| (distance, name) < best) {
+            nearest = Some((distance, name));
+        }
+    }
+    nearest.map(|(_, name)| name)
 }
 
-/// Levenshtein distance between two short strings.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, a_char) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, b_char) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(a_char != *b_char);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+/// `text` in lower case without `-` and `_`.
+fn squash(text: &str) -> String {
+    let mut squashed = String::with_capacity(text.len());
+    for character in text.chars() {
+        if character != '_' && character != '-' {
+            for lower in character.to_lowercase() {
+                squashed.push(lower);
+            }
         }
-        previous = current;
     }
-    previous[b.len()]
+    squashed
+}
+
+/// Levenshtein distance between two short strings, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b_len = b.chars().count();
+    // Distances from a prefix of `a` to each prefix of `b`: the previous
+    // row and the one being filled.
+    let mut previous: Vec<usize> = (0..=b_len).collect();
+    let mut current = vec![0; b_len + 1];
+    for (i, a_char) in a.chars().enumerate() {
+        current[0] = i + 1;
+        for (j, b_char) in b.chars().enumerate() {
+            let substitution = previous[j] + usize::from(a_char != b_char);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b_len]
 }
 
 fn read_level(value: &Value) -> Result<Level, String> {
@@ -323,34 +343,38 @@ fn read_exemptions(value: &Value) -> Result<Exemptions, String> {
         ));
     };
     refuse_unknown_keys(map, &Exemptions::KEYS, "exemptions.")?;
-    let list = |key: &str| -> Result<Vec<String>, String> {
-        let Some(value) = given(map, key) else {
-            return Ok(Vec::new());
-        };
-        let wrong = || {
-            format!(
-                "exemptions.{key} must be a list of non-empty strings, not {}",
-                value.describe()
-            )
-        };
-        let items = value.as_array().ok_or_else(wrong)?;
-        items
-            .iter()
-            .map(|item| match item.as_str() {
-                Some(text) if !text.is_empty() => Ok(text.to_string()),
-                _ => Err(format!(
+    Ok(Exemptions {
+        namespaces: read_names(map, "namespaces")?,
+        usernames: read_names(map, "usernames")?,
+        runtime_class_names: read_names(map, "runtime_class_names")?,
+        images: read_names(map, "images")?,
+    })
+}
+
+/// One list of `exemptions`: non-empty strings.
+fn read_names(exemptions: &Map, key: &str) -> Result<Vec<String>, String> {
+    let Some(value) = given(exemptions, key) else {
+        return Ok(Vec::new());
+    };
+    let Some(items) = value.as_array() else {
+        return Err(format!(
+            "exemptions.{key} must be a list of non-empty strings, not {}",
+            value.describe()
+        ));
+    };
+    let mut names = Vec::with_capacity(items.len());
+    for item in items {
+        match item.as_str() {
+            Some(text) if !text.is_empty() => names.push(text.to_owned()),
+            _ => {
+                return Err(format!(
                     "exemptions.{key} must be a list of non-empty strings; it holds {}",
                     item.describe()
-                )),
-            })
-            .collect()
-    };
-    Ok(Exemptions {
-        namespaces: list("namespaces")?,
-        usernames: list("usernames")?,
-        runtime_class_names: list("runtime_class_names")?,
-        images: list("images")?,
-    })
+                ));
+            }
+        }
+    }
+    Ok(names)
 }
 
 fn read_flag(map: &Map, key: &str) -> Result<bool, String> {
