@@ -14,6 +14,7 @@ use crate::settings::Settings;
 use crate::value::{Map, Value};
 use crate::violation::{self, Violation};
 use std::borrow::Cow;
+use std::fmt::Write;
 
 /// Deepest object the policy returns mutated: the host parses the answer
 /// with a limit of 128 levels, and the answer wraps the object.
@@ -703,33 +704,42 @@ fn would_default(reports: &[Report], violations: &mut Vec<Violation>) {
 /// The rules a rejection names: the Pod Security Standards level, the
 /// fixed identity, the defaults `validate_only` requires.
 fn rules_name(settings: &Settings) -> String {
-    let mut rules = Vec::new();
+    let mut rules = String::new();
     if settings.pod_security != PssLevel::Privileged {
-        rules.push(checks::rules_name(
-            settings.pod_security,
-            settings.pod_security_version,
-        ));
+        rules = checks::rules_name(settings.pod_security, settings.pod_security_version);
     }
-    let mut identity = Vec::new();
+    let mut identity = String::new();
     if let Some(uid) = settings.run_as_user {
-        identity.push(format!("runAsUser {uid}"));
+        let _ = write!(identity, "runAsUser {uid}");
     }
     if let Some(gid) = settings.run_as_group {
-        identity.push(format!("runAsGroup {gid}"));
+        separate(&mut identity, ", ");
+        let _ = write!(identity, "runAsGroup {gid}");
     }
     if settings.strict_capabilities {
-        identity.push("capabilities drop [ALL], add nothing".to_string());
+        separate(&mut identity, ", ");
+        identity.push_str("capabilities drop [ALL], add nothing");
     }
     if !identity.is_empty() {
-        rules.push(format!("the fixed identity ({})", identity.join(", ")));
+        separate(&mut rules, " and ");
+        let _ = write!(rules, "the fixed identity ({identity})");
     }
     if settings.validate_only {
-        rules.push(format!(
+        separate(&mut rules, " and ");
+        let _ = write!(
+            rules,
             "secure-pod-defaults \"{}\" (validate_only)",
             settings.secure_pod_defaults.name()
-        ));
+        );
     }
-    rules.join(" and ")
+    rules
+}
+
+/// Adds `separator` to a list being written unless it is still empty.
+fn separate(list: &mut String, separator: &str) {
+    if !list.is_empty() {
+        list.push_str(separator);
+    }
 }
 
 #[cfg(test)]

@@ -172,7 +172,14 @@ fn warning(report: &Report, is_default: bool) -> String {
     if is_default {
         defaulted_line(&subject, &report.defaulted)
     } else {
-        let line = format!("{subject}: left insecure: {}", report.insecure.join(", "));
+        let mut line = subject;
+        line.push_str(": left insecure: ");
+        for (index, finding) in report.insecure.iter().enumerate() {
+            if index > 0 {
+                line.push_str(", ");
+            }
+            line.push_str(finding);
+        }
         shorten(&line, MAX_WARNING)
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::json::write_string;
 use std::cmp::Ordering;
-use std::fmt;
+use std::fmt::{self, Write};
 
 /// The audit annotation key under which [`audit_annotations`] puts the list.
 pub const AUDIT_ANNOTATION_KEY: &str = "secure-pod-defaults/violations";
@@ -142,8 +142,7 @@ pub fn sort_and_dedup(violations: &mut Vec<Violation>) {
 pub fn render_message(rules: &str, violations: &[Violation]) -> String {
     let mut message = summary(rules, violations.len());
     for violation in violations {
-        message.push_str("\n- ");
-        message.push_str(&violation.to_string());
+        let _ = write!(message, "\n- {violation}");
     }
     message
 }

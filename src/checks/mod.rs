@@ -303,22 +303,25 @@ pub fn applicable_checks(level: PssLevel, version: PssVersion) -> Vec<AppliedChe
     if level == PssLevel::Privileged {
         return Vec::new();
     }
-    let mut applied: Vec<AppliedCheck> = CHECKS
-        .iter()
-        .filter(|check| check.level <= level)
-        .filter_map(|check| {
-            Some(AppliedCheck {
+    let mut applied = Vec::with_capacity(CHECKS.len());
+    for check in CHECKS {
+        if check.level > level {
+            continue;
+        }
+        if let Some(implementation) = check.at(version) {
+            applied.push(AppliedCheck {
                 check,
-                implementation: check.at(version)?,
-            })
-        })
-        .collect();
+                implementation,
+            });
+        }
+    }
     if level == PssLevel::Restricted {
-        let overridden: Vec<&str> = applied
-            .iter()
-            .filter(|applied| applied.check.level == PssLevel::Restricted)
-            .flat_map(|applied| applied.implementation.overrides.iter().copied())
-            .collect();
+        let mut overridden: Vec<&str> = Vec::new();
+        for restricted in &applied {
+            if restricted.check.level == PssLevel::Restricted {
+                overridden.extend_from_slice(restricted.implementation.overrides);
+            }
+        }
         applied.retain(|applied| {
             applied.check.level != PssLevel::Baseline || !overridden.contains(&applied.check.id)
         });

@@ -15,6 +15,7 @@
 
 use crate::value::{Map, Value};
 use crate::violation::Violation;
+use std::fmt::Write;
 
 /// A pod spec (a `PodSpec`, or a Knative `RevisionSpec` that inlines one)
 /// with its template metadata and where both sit in the admitted object.
@@ -275,14 +276,20 @@ pub fn must_be_empty(value: Option<&Value>) -> Option<String> {
 /// A list of strings shown as `[A, B]`; entries that are not strings are
 /// shown as JSON.
 pub fn show_list(items: &[Value]) -> String {
-    let shown: Vec<String> = items
-        .iter()
-        .map(|item| match item {
-            Value::String(text) => text.to_string(),
-            other => other.to_string(),
-        })
-        .collect();
-    format!("[{}]", shown.join(", "))
+    let mut shown = String::from("[");
+    for (index, item) in items.iter().enumerate() {
+        if index > 0 {
+            shown.push_str(", ");
+        }
+        match item {
+            Value::String(text) => shown.push_str(text),
+            other => {
+                let _ = write!(shown, "{other}");
+            }
+        }
+    }
+    shown.push(']');
+    shown
 }
 
 /// Joins names as `a, b or c` for "must be one of" texts.
