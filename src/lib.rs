@@ -28,10 +28,6 @@ use log::Level;
 
 use guest::prelude::*;
 
-#[cfg(target_family = "wasm")]
-#[global_allocator]
-static ALLOCATOR: alloc::FreeLists = alloc::FreeLists::new();
-
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
     register_function("validate", validate);

@@ -68,6 +68,53 @@ fn a_one_megabyte_pod_is_defaulted() {
     assert_eq!(answer["warnings"].as_array().unwrap().len(), 8);
 }
 
+/// One instance serves many requests, as a warm policy-server instance
+/// does: the memory a large request leaves behind is reused for the next
+/// ones, and every answer is the one a fresh instance gives.
+#[test]
+fn one_instance_answers_large_and_small_requests_alike() {
+    let host = host();
+    let settings = json!({"secure_pod_defaults": "enabled", "pod_security": "restricted"});
+    let sized = |containers: usize, value_length: usize| {
+        let env: Vec<Value> = (0..20)
+            .map(|i| json!({"name": format!("SETTING_{i}"), "value": "v".repeat(value_length)}))
+            .collect();
+        let containers: Vec<Value> = (0..containers)
+            .map(|i| json!({"name": format!("c-{i}"), "image": "app:1", "env": env}))
+            .collect();
+        payload(
+            settings.clone(),
+            pod_request(json!({"containers": containers})),
+        )
+    };
+    let payloads = [
+        sized(1, 10),
+        sized(80, 300),
+        sized(3, 5000),
+        sized(200, 40),
+        sized(1, 10),
+    ];
+    let fresh: Vec<Value> = payloads.iter().map(|bytes| validate(host, bytes)).collect();
+    let mut instance = host.instantiate().expect("instantiate");
+    for round in 0..4 {
+        for (bytes, expected) in payloads.iter().zip(&fresh) {
+            let answer = instance
+                .call_raw("validate", bytes)
+                .unwrap_or_else(|error| panic!("the policy trapped: {error}"));
+            let answer: Value = serde_json::from_slice(&answer).expect("the answer is JSON");
+            assert_eq!(&answer, expected, "round {round}, {} bytes", bytes.len());
+        }
+    }
+    assert_eq!(
+        fresh[1]["mutated_object"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        80
+    );
+    assert_eq!(fresh[2]["accepted"], true, "{}", fresh[2]["message"]);
+}
+
 /// A field nested ten thousand objects deep.
 fn ten_thousand_deep() -> String {
     let mut deep = String::new();
