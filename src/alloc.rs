@@ -10,8 +10,8 @@
 //! text, the answer, long lists) in powers of two, so a growing `Vec` or
 //! `String` that doubles keeps filling one class. New blocks are cut from
 //! memory taken from the host 64 KiB pages at a time. Memory is never given
-//! back (wasm cannot shrink its memory): an instance keeps its peak, which
-//! is about twice the largest request it has read.
+//! back (wasm cannot shrink its memory): an instance keeps its peak, a
+//! small multiple of the largest request it has read.
 //!
 //! wasi-libc's `malloc` (dlmalloc, 11 KB of code every host compiles with
 //! the module) is replaced by `malloc` and its kin below, which serve
