@@ -133,12 +133,11 @@ pub fn warnings(reports: &[Report]) -> Vec<String> {
     let mut kept = Vec::with_capacity(shown + 1);
     let mut defaulted_not_shown = 0;
     for report in reports {
-        for is_default in [true, false] {
-            let present = if is_default {
-                !report.defaulted.is_empty()
-            } else {
-                !report.insecure.is_empty()
-            };
+        let lines = [
+            (true, !report.defaulted.is_empty()),
+            (false, !report.insecure.is_empty()),
+        ];
+        for (is_default, present) in lines {
             if !present {
                 continue;
             }
