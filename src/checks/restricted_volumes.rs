@@ -8,9 +8,9 @@
 use super::host_path_volumes;
 use super::pod::{PodView, one_of};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::json::write_string;
 use crate::value::Value;
 use crate::violation::Violation;
+use std::fmt::Write;
 
 const CONTROL: &str = "Volume Types";
 
@@ -59,9 +59,9 @@ fn restricted_volumes_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
         } else {
             format!("{} volume", sources.join(" + "))
         };
-        if let Some(name) = volume.get("name").and_then(Value::as_str) {
-            actual.push(' ');
-            write_string(&mut actual, name);
+        // Quoted as JSON, as the HostPath Volumes check shows it.
+        if let Some(name @ Value::String(_)) = volume.get("name") {
+            let _ = write!(actual, " {name}");
         }
         violations.push(pod.violation(
             &format!("volumes[{index}]"),
