@@ -4,21 +4,16 @@
 use crate::carriers::{self, Carrier};
 use crate::checks::{self, PssLevel};
 use crate::defaults::{self, Defaulted, PodFacts};
+use crate::edits::{self, Splicer};
 use crate::insecure;
-use crate::json::Splicer;
-use crate::podspec::{self, ContainerList, PodTemplate, TemplateError};
+use crate::podspec::{Container, ContainerList, Pod};
 use crate::request::{self, Request};
 use crate::response::{self, Report, Response};
-use crate::scan::{self, Scanner};
 use crate::settings::Settings;
-use crate::value::{Map, Value};
 use crate::violation::{self, Violation};
-use std::borrow::Cow;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use serde_json::value::RawValue;
 use std::fmt::Write;
-
-/// Deepest object the policy returns mutated: the host parses the answer
-/// with a limit of 128 levels, and the answer wraps the object.
-const MAX_OBJECT_DEPTH: usize = 100;
 
 /// Which containers a request allows the policy to default.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,7 +27,9 @@ enum Scope {
 }
 
 /// What the policy does with one request.
-struct Plan {
+struct Plan<'a> {
+    /// The object admitted.
+    object: &'a RawValue,
     scope: Scope,
     /// The object may be changed (CREATE, a template change, new ephemeral
     /// containers); otherwise it is only checked.
@@ -43,45 +40,26 @@ struct Plan {
 }
 
 /// The answer to one waPC `validate` payload.
-pub fn evaluate(payload_bytes: &[u8]) -> Response {
-    // A new object is read with its pod template in one pass. A template
-    // that cannot be read is read again below, on its own, to be told why.
-    let template_path: request::TemplatePath =
-        |group, kind| carriers::carrier(group, kind).map(|carrier| carrier.template_path);
-    let (payload, template) = match request::read(payload_bytes, Some(template_path)) {
-        Ok(read) => read,
+pub fn evaluate(payload: &[u8]) -> Response {
+    let payload = match request::read(payload) {
+        Ok(payload) => payload,
         Err(message) => return Response::reject(message),
     };
-    let settings_text = payload.settings.unwrap_or("{}");
-    LAST_SETTINGS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        let cached = cache.as_ref().filter(|(text, _)| text == settings_text);
-        if cached.is_none() {
-            match Settings::from_json(settings_text.as_bytes()) {
-                Ok(settings) => *cache = Some((settings_text.to_string(), settings)),
-                Err(message) => {
-                    return Response::reject(format!(
-                        "the policy settings are not valid: {message}"
-                    ));
-                }
+    let settings = match payload.settings {
+        None => Settings::default(),
+        Some(text) => match Settings::from_json(text.get().as_bytes()) {
+            Ok(settings) => settings,
+            Err(message) => {
+                return Response::reject(format!("the policy settings are not valid: {message}"));
             }
-        }
-        let (_, settings) = cache.as_ref().expect("just filled");
-        admit(settings, &payload.request, template)
-    })
-}
-
-thread_local! {
-    /// The settings of the previous request: a policy instance always gets
-    /// the same settings, so they are read once, not per request.
-    static LAST_SETTINGS: std::cell::RefCell<Option<(String, Settings)>> =
-        const { std::cell::RefCell::new(None) };
+        },
+    };
+    admit(&settings, &payload.request)
 }
 
 /// Decides, for one request, what to default and what to check, and does
-/// it. `template` is the object's pod template when it was read with the
-/// request.
-fn admit(settings: &Settings, request: &Request, template: Option<PodTemplate>) -> Response {
+/// it.
+fn admit(settings: &Settings, request: &Request) -> Response {
     let Some(carrier) = carriers::carrier(&request.kind.group, &request.kind.kind) else {
         return Response::accept();
     };
@@ -89,7 +67,7 @@ fn admit(settings: &Settings, request: &Request, template: Option<PodTemplate>) 
     if exemptions
         .namespaces
         .iter()
-        .any(|ns| *ns == request.namespace)
+        .any(|namespace| *namespace == request.namespace)
         || exemptions
             .usernames
             .iter()
@@ -97,77 +75,67 @@ fn admit(settings: &Settings, request: &Request, template: Option<PodTemplate>) 
     {
         return Response::accept();
     }
-    let Some(object) = request.object else {
-        return Response::accept();
-    };
-    let plan = match plan(carrier, request) {
-        Ok(Some(plan)) => plan,
-        Ok(None) => return Response::accept(),
-        Err(message) => return Response::reject(message),
-    };
-    let template = match template {
-        Some(template) => Ok(template),
-        None => read_template(carrier, object),
-    };
-    match template
-        .and_then(|template| default_and_check(carrier, settings, object, template, &plan))
-    {
-        Ok(response) => response,
-        Err(message) => Response::reject(message),
-    }
+    let answer = plan(carrier, request).and_then(|plan| match plan {
+        Some(plan) => default_and_check(carrier, settings, &plan),
+        None => Ok(Response::accept()),
+    });
+    answer.unwrap_or_else(Response::reject)
 }
 
 /// What a request allows: `None` when it is accepted untouched.
-fn plan(carrier: &Carrier, request: &Request) -> Result<Option<Plan>, String> {
-    let plan = match (request.operation.as_ref(), request.sub_resource.as_ref()) {
-        ("CREATE", "") => Plan {
-            scope: Scope::Everything,
-            may_mutate: true,
+fn plan<'a>(carrier: &Carrier, request: &Request<'a>) -> Result<Option<Plan<'a>>, String> {
+    let operation = request.operation.as_ref();
+    let sub_resource = request.sub_resource.as_ref();
+    let handled = matches!((operation, sub_resource), ("CREATE", "") | ("UPDATE", ""))
+        || (operation, sub_resource) == ("UPDATE", "ephemeralcontainers") && carrier.kind == "Pod";
+    if !handled {
+        // DELETE, CONNECT and other subresources.
+        return Ok(None);
+    }
+    // The API server always sends the object of a CREATE or an UPDATE.
+    let object = request
+        .object
+        .ok_or_else(|| format!("the {operation} request carries no object to admit"))?;
+    let everything = |may_mutate| Plan {
+        object,
+        scope: Scope::Everything,
+        may_mutate,
+        unless_made_by_a_controller: false,
+    };
+    let plan = match (operation, sub_resource) {
+        ("CREATE", _) => Plan {
             unless_made_by_a_controller: carrier.kind != "Pod",
+            ..everything(true)
         },
-        ("UPDATE", "ephemeralcontainers") if carrier.kind == "Pod" => Plan {
+        (_, "ephemeralcontainers") => Plan {
             scope: Scope::EphemeralContainersNotIn(ephemeral_names(carrier, request.old_object)?),
-            may_mutate: true,
-            unless_made_by_a_controller: false,
+            ..everything(true)
         },
-        ("UPDATE", "") => {
-            let object = request.object.ok_or("the object cannot be read")?;
+        _ => {
             let Some(old_object) = request.old_object else {
-                return Ok(Some(Plan {
-                    scope: Scope::Everything,
-                    may_mutate: !carrier.immutable,
-                    unless_made_by_a_controller: false,
-                }));
+                return Ok(Some(everything(!carrier.immutable)));
             };
-            let template = whole_template(carrier, object, "the object")?;
-            let old_template = whole_template(carrier, old_object, "the old object")?;
             if carrier.immutable {
                 // A pod's spec can barely change; as Pod Security Admission
                 // does, only an update that changes what runs is checked.
-                if !significant_pod_update(&template, &old_template) {
+                let pod = read_pod(carrier, object, "the object")?;
+                let old_pod = read_pod(carrier, old_object, "the old object")?;
+                if !significant_pod_update(pod.as_ref(), old_pod.as_ref()) {
                     return Ok(None);
                 }
-                Plan {
-                    scope: Scope::Everything,
-                    may_mutate: false,
-                    unless_made_by_a_controller: false,
-                }
+                everything(false)
             } else {
                 // A scale, a label or a status change: defaulting now would
                 // start a rollout nobody asked for, and the template was
                 // already admitted.
+                let template = whole_template(carrier, object, "the object")?;
+                let old_template = whole_template(carrier, old_object, "the old object")?;
                 if template == old_template {
                     return Ok(None);
                 }
-                Plan {
-                    scope: Scope::Everything,
-                    may_mutate: true,
-                    unless_made_by_a_controller: false,
-                }
+                everything(true)
             }
         }
-        // DELETE, CONNECT and other subresources.
-        _ => return Ok(None),
     };
     Ok(Some(plan))
 }
@@ -177,104 +145,114 @@ fn plan(carrier: &Carrier, request: &Request) -> Result<Option<Plan>, String> {
 /// defaulted, is the source of truth. Changing the copy would make the
 /// owner's controller see a template that differs from its own and create
 /// another copy, again and again; the Pods it creates are defaulted instead.
-fn made_from_a_defaulted_template(template: &PodTemplate) -> bool {
-    let owners = template.owner_references.as_ref().and_then(Value::as_array);
-    owners.map_or(&[][..], Vec::as_slice).iter().any(|owner| {
-        let text = |key| owner.get(key).and_then(Value::as_str).unwrap_or("");
-        let group = text("apiVersion")
+fn made_from_a_defaulted_template(owners: &[OwnerReference]) -> bool {
+    owners.iter().any(|owner| {
+        let group = owner
+            .api_version
             .rsplit_once('/')
             .map_or("", |(group, _)| group);
-        owner.get("controller") == Some(&Value::Bool(true))
-            && carriers::carrier(group, text("kind")).is_some()
+        owner.controller == Some(true) && carriers::carrier(group, &owner.kind).is_some()
     })
 }
 
-/// The whole pod template of the object `text` (`null` when the object has
-/// none); `which` names what could not be read in the message.
-fn whole_template<'a>(carrier: &Carrier, text: &'a str, which: &str) -> Result<Value<'a>, String> {
-    let template = scan::find(text, carrier.template_path)
-        .map_err(|reason| format!("{which} cannot be read: {reason}"))?;
-    let Some(template) = template else {
-        return Ok(Value::Null);
+/// The whole pod template of `object` as a JSON value, to compare an
+/// update's old and new templates (`null` when the object has none); `which`
+/// names what could not be read in the message.
+fn whole_template(
+    carrier: &Carrier,
+    object: &RawValue,
+    which: &str,
+) -> Result<serde_json::Value, String> {
+    let cannot_read = |reason: String| format!("{which} cannot be read: {reason}");
+    match carrier.read_template(object).map_err(cannot_read)? {
+        Some(template) => serde_json::from_str(template.text.get())
+            .map_err(|error| cannot_read(crate::podspec::reason(&error))),
+        None => Ok(serde_json::Value::Null),
+    }
+}
+
+/// The pod of `object`, read for the rules (`None` when it has no pod spec);
+/// `which` names what could not be read in the message.
+fn read_pod<'a>(
+    carrier: &Carrier,
+    object: &'a RawValue,
+    which: &str,
+) -> Result<Option<Pod<'a>>, String> {
+    let Some(template) = carrier.read_template(object)? else {
+        return Ok(None);
     };
-    Scanner::new(template)
-        .value()
-        .map_err(|_| format!("{which} cannot be read"))
+    Pod::read(
+        template.node,
+        carrier.pod_spec_path(),
+        carrier.pod_metadata_path(),
+    )
+    .map_err(|reason| {
+        if which == "the object" {
+            reason
+        } else {
+            format!("{which} cannot be read: {reason}")
+        }
+    })
+}
+
+/// The containers of one list, in their order.
+fn list<'p, 'a>(pod: Option<&'p Pod<'a>>, list: ContainerList) -> Vec<&'p Container<'a>> {
+    let containers = pod.map_or(&[][..], |pod| pod.containers.as_slice());
+    containers
+        .iter()
+        .filter(|container| container.list == list)
+        .collect()
 }
 
 /// Pod Security Admission's test for a pod UPDATE worth checking: a
 /// container added or removed, an image changed, an ephemeral container
 /// added, or a seccomp annotation changed. Every other pod spec field is
 /// immutable or irrelevant to the standards.
-fn significant_pod_update(template: &Value, old_template: &Value) -> bool {
+fn significant_pod_update(pod: Option<&Pod>, old_pod: Option<&Pod>) -> bool {
     const POD_SECCOMP_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
     const CONTAINER_SECCOMP_ANNOTATION: &str = "container.seccomp.security.alpha.kubernetes.io/";
-    fn annotation<'t>(template: &'t Value<'t>, key: &str) -> Option<&'t Value<'t>> {
-        template.at(&["metadata", "annotations", key])
-    }
-    fn containers<'t>(template: &'t Value<'t>, list: &str) -> &'t [Value<'t>] {
-        template
-            .get("spec")
-            .and_then(|spec| spec.get(list))
-            .and_then(Value::as_array)
-            .map_or(&[], Vec::as_slice)
-    }
-    let changed = |container: &Value, old_container: &Value| -> bool {
-        let name = container.get("name").and_then(Value::as_str).unwrap_or("");
-        let seccomp_key = format!("{CONTAINER_SECCOMP_ANNOTATION}{name}");
-        container.get("image") != old_container.get("image")
-            || annotation(template, &seccomp_key) != annotation(old_template, &seccomp_key)
+    let annotation = |pod: Option<&Pod>, key: &str| -> Option<String> {
+        pod.and_then(|pod| pod.annotations.get(key).cloned())
     };
-    if annotation(template, POD_SECCOMP_ANNOTATION)
-        != annotation(old_template, POD_SECCOMP_ANNOTATION)
-    {
+    let changed = |container: &Container, old_container: &Container| -> bool {
+        let seccomp_key = format!("{CONTAINER_SECCOMP_ANNOTATION}{}", container.name());
+        container.image() != old_container.image()
+            || annotation(pod, &seccomp_key) != annotation(old_pod, &seccomp_key)
+    };
+    if annotation(pod, POD_SECCOMP_ANNOTATION) != annotation(old_pod, POD_SECCOMP_ANNOTATION) {
         return true;
     }
-    for list in ["containers", "initContainers"] {
-        let (new, old) = (containers(template, list), containers(old_template, list));
-        if new.len() != old.len() || new.iter().zip(old).any(|(n, o)| changed(n, o)) {
+    for containers in [ContainerList::Containers, ContainerList::InitContainers] {
+        let (new, old) = (list(pod, containers), list(old_pod, containers));
+        if new.len() != old.len() || new.iter().zip(&old).any(|(n, o)| changed(n, o)) {
             return true;
         }
     }
-    let old_ephemeral = containers(old_template, "ephemeralContainers");
-    containers(template, "ephemeralContainers")
+    let old_ephemeral = list(old_pod, ContainerList::EphemeralContainers);
+    list(pod, ContainerList::EphemeralContainers)
         .iter()
         .any(|container| {
             let old = old_ephemeral
                 .iter()
-                .find(|old| old.get("name") == container.get("name"));
+                .find(|old| old.fields.name == container.fields.name);
             old.is_none_or(|old| changed(container, old))
         })
 }
 
 /// The names of the ephemeral containers the pod had before this request.
-fn ephemeral_names(carrier: &Carrier, old_object: Option<&str>) -> Result<Vec<String>, String> {
+fn ephemeral_names(
+    carrier: &Carrier,
+    old_object: Option<&RawValue>,
+) -> Result<Vec<String>, String> {
     let Some(old_object) = old_object else {
         return Ok(Vec::new());
     };
-    let template = read_template(carrier, old_object)?;
-    let list = template
-        .spec()
-        .and_then(|spec| spec.get(ContainerList::EphemeralContainers.field()))
-        .and_then(Value::as_array);
-    let mut names = Vec::new();
-    for container in list.map_or(&[][..], Vec::as_slice) {
-        if let Some(name) = container.get("name").and_then(Value::as_str) {
-            names.push(name.to_owned());
-        }
-    }
-    Ok(names)
-}
-
-/// The pod template of `text` as the policy reads it (empty when the object
-/// has none).
-fn read_template<'a>(carrier: &Carrier, text: &'a str) -> Result<PodTemplate<'a>, String> {
-    podspec::read_template(text, carrier.template_path, &carrier.pod_spec_path())
-        .map(Option::unwrap_or_default)
-        .map_err(|error| match error {
-            TemplateError::TooDeep => too_deep(),
-            TemplateError::Unreadable(message) => message,
-        })
+    let old_pod = read_pod(carrier, old_object, "the old object")?;
+    let ephemeral = list(old_pod.as_ref(), ContainerList::EphemeralContainers);
+    Ok(ephemeral
+        .iter()
+        .map(|container| container.name().to_owned())
+        .collect())
 }
 
 /// What defaulting did, or would do, to one object.
@@ -290,35 +268,39 @@ struct Defaulting {
 fn default_and_check(
     carrier: &Carrier,
     settings: &Settings,
-    object: &str,
-    mut template: PodTemplate,
     plan: &Plan,
 ) -> Result<Response, String> {
-    let Some(spec) = template.spec() else {
+    let Some(template) = carrier.read_template(plan.object)? else {
         return Ok(Response::accept());
     };
-    let exempt_runtime_class = spec
-        .get("runtimeClassName")
-        .and_then(Value::as_str)
-        .is_some_and(|class| {
-            settings
-                .exemptions
-                .runtime_class_names
-                .iter()
-                .any(|exempt| exempt == class)
-        });
+    let owners = template.owners;
+    let Some(mut pod) = Pod::read(
+        template.node,
+        carrier.pod_spec_path(),
+        carrier.pod_metadata_path(),
+    )?
+    else {
+        return Ok(Response::accept());
+    };
+    let exempt_runtime_class = pod.spec.runtime_class_name.as_ref().is_some_and(|class| {
+        settings
+            .exemptions
+            .runtime_class_names
+            .iter()
+            .any(|exempt| exempt == class)
+    });
     if exempt_runtime_class {
         return Ok(Response::accept());
     }
     // The checks read what will be admitted: the defaulted securityContexts
     // when the object is changed, the ones it has otherwise.
     let may_mutate = plan.may_mutate
-        && !(plan.unless_made_by_a_controller && made_from_a_defaulted_template(&template));
+        && !(plan.unless_made_by_a_controller && made_from_a_defaulted_template(&owners));
     let mutates = may_mutate && !settings.validate_only;
-    let defaulting = default_pod_spec(carrier, settings, object, &mut template, plan, mutates)?;
+    let defaulting = default_pod(carrier, settings, &mut pod, plan, mutates)?;
     let mutated_object = defaulting.mutated_object.filter(|_| mutates);
 
-    let mut violations = check(carrier, settings, &template, &defaulting.exempt_containers);
+    let mut violations = check(settings, &pod, &defaulting.exempt_containers);
     if settings.validate_only && may_mutate {
         would_default(&defaulting.reports, &mut violations);
         violation::sort_and_dedup(&mut violations);
@@ -347,149 +329,84 @@ fn default_and_check(
     })
 }
 
-/// A securityContext as an editable map: `None` when unset or `null`.
-fn security_context_of<'a>(fields: &Map<'a>, path: &str) -> Result<Option<Map<'a>>, String> {
-    match fields.get("securityContext") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => Ok(Some(map.clone())),
-        Some(other) => Err(format!(
-            "{path}.securityContext must be an object, not {}",
-            other.describe()
-        )),
-    }
-}
-
-/// Defaults the pod spec of `template` (read from `object`) within the
-/// plan's scope and reports what it wrote and what stays insecure. With
+/// Defaults `pod` within the plan's scope, writes the defaults into the
+/// object's text, and reports what it wrote and what stays insecure. With
 /// `mutates`, the defaulted securityContexts replace the read ones in
-/// `template`, for the checks.
-fn default_pod_spec(
+/// `pod`, for the checks.
+fn default_pod(
     carrier: &Carrier,
     settings: &Settings,
-    object: &str,
-    template: &mut PodTemplate,
+    pod: &mut Pod,
     plan: &Plan,
     mutates: bool,
 ) -> Result<Defaulting, String> {
-    let spec_path = carrier.pod_spec_path();
-    let positions = std::mem::take(&mut template.positions);
-    let nesting = template.nesting;
-    let Some(spec) = template.spec_mut() else {
-        return Ok(Defaulting::default());
-    };
-    let mut pod_security_context = security_context_of(spec, &spec_path)?;
-    let windows = spec
-        .get("os")
-        .and_then(|os| os.get("name"))
-        .and_then(Value::as_str)
-        == Some("windows");
-    let mut splicer = Splicer::default();
+    let windows = pod.is_windows();
+    let mut splicer = Splicer::new(plan.object.get());
     let mut defaulting = Defaulting::default();
 
     let pod_level_writable = plan.scope == Scope::Everything && !carrier.knative && !windows;
+    let mut pod_security_context = pod.security_context.clone();
     if pod_level_writable
-        && let Some(report) = default_pod_identity(
-            carrier,
-            settings,
-            object,
-            positions.pod_security_context,
-            &mut pod_security_context,
-            &mut splicer,
-        )?
+        && let Some(report) =
+            default_pod_identity(settings, pod, &mut pod_security_context, &mut splicer)?
     {
         defaulting.reports.push(report);
-        if mutates && let Some(context) = &pod_security_context {
-            spec.insert("securityContext", Value::Object(context.clone()));
+        if mutates {
+            pod.security_context = pod_security_context.clone();
         }
     }
 
-    let pod = PodFacts {
+    let facts = PodFacts {
         security_context: pod_security_context.as_ref(),
         windows,
         identity_on_containers: carrier.knative,
     };
     for list in ContainerList::ALL {
-        let Some(Value::Array(containers)) = spec.get_mut(list.field()) else {
-            continue;
-        };
-        for (index, fields) in containers.iter_mut().enumerate() {
-            // Written out only for a report or a refusal.
-            let path = || container_path(&spec_path, list, index);
-            let Value::Object(fields) = fields else {
-                return Err(format!(
-                    "{}: must be an object, not {}",
-                    path(),
-                    fields.describe()
-                ));
-            };
-            // Borrowed from the request, not from `fields`, which changes.
-            let name = match fields.get("name") {
-                Some(Value::String(name)) => name.clone(),
-                _ => Cow::Borrowed(""),
-            };
-            let image = fields.get("image").and_then(Value::as_str).unwrap_or("");
-            if settings.exemptions.image(image) {
-                defaulting.exempt_containers.push(path());
+        for container in pod.containers.iter_mut() {
+            if container.list != list {
+                continue;
+            }
+            if settings.exemptions.image(container.image().unwrap_or("")) {
+                defaulting.exempt_containers.push(container.path());
                 continue;
             }
             if let Scope::EphemeralContainersNotIn(existing) = &plan.scope {
                 let is_new = list == ContainerList::EphemeralContainers
-                    && !existing.iter().any(|existing| *existing == name);
+                    && !existing.iter().any(|name| name == container.name());
                 if !is_new {
                     continue;
                 }
             }
-            // Defaulted in place when the object changes (the checks then
-            // read the result); on a copy otherwise.
-            let mut taken = false;
-            let mut security_context = match fields.get_mut("securityContext") {
-                None | Some(Value::Null) => Map::new(),
-                Some(Value::Object(map)) if mutates => {
-                    taken = true;
-                    std::mem::take(map)
-                }
-                Some(Value::Object(map)) => map.clone(),
-                Some(other) => {
-                    return Err(format!(
-                        "{}.securityContext must be an object, not {}",
-                        path(),
-                        other.describe()
-                    ));
-                }
-            };
+            let mut security_context = container.security_context.clone().unwrap_or_default();
             let defaulted = defaults::default_container(
                 settings,
-                &pod,
-                binds_low_port(fields),
+                &facts,
+                container.binds_low_port(),
                 &mut security_context,
             );
             let insecure = insecure::container_findings(
                 settings.secure_pod_defaults,
-                pod.security_context,
+                facts.security_context,
                 windows,
                 Some(&security_context),
             );
             if !defaulted.is_empty() {
-                let position = positions.container(list, index);
-                let text = crate::value::object_text(&security_context);
-                match (position.security_context, position.anchor) {
-                    (Some(raw), _) => splicer.replace(raw, text),
-                    (None, Some(anchor)) => {
-                        splicer.add_field_after(anchor, "securityContext", text)
-                    }
-                    (None, None) => {
-                        let container = container_raw(carrier, object, list, index)?;
-                        splicer.add_field(container, "securityContext", text)
-                    }
+                let fields = edits::container_fields(&defaulted, &security_context)?;
+                edits::write_security_context(
+                    &mut splicer,
+                    container.raw,
+                    container.fields.security_context,
+                    &security_context,
+                    &fields,
+                )?;
+                if mutates {
+                    container.security_context = Some(security_context);
                 }
-            }
-            if mutates && (taken || !defaulted.is_empty()) {
-                fields.insert("securityContext", Value::Object(security_context));
             }
             if !defaulted.is_empty() || !insecure.is_empty() {
                 defaulting.reports.push(Report {
-                    path: path(),
-                    container: Some(name.into_owned()),
+                    path: container.path(),
+                    container: Some(container.name().to_owned()),
                     defaulted,
                     insecure,
                 });
@@ -497,102 +414,53 @@ fn default_pod_spec(
         }
     }
 
-    if !splicer.is_empty() && nesting > MAX_OBJECT_DEPTH {
-        return Err(too_deep());
-    }
     if !splicer.is_empty() {
-        let mutated = splicer.apply(object);
-        defaulting.mutated_object =
-            Some(mutated.ok_or("the defaults could not be written into the object")?);
+        defaulting.mutated_object = Some(splicer.apply());
     }
     Ok(defaulting)
 }
 
-fn too_deep() -> String {
-    format!(
-        "the object nests deeper than {MAX_OBJECT_DEPTH} levels, more than any Kubernetes \
-         object does; it is refused rather than defaulted"
-    )
-}
-
-/// `spec.containers[2]`.
-fn container_path(spec_path: &str, list: ContainerList, index: usize) -> String {
-    format!("{spec_path}.{}[{index}]", list.field())
-}
-
-/// Whether a container declares a port below 1024, a port entry without a
-/// number counting as 0 (as Go decodes it).
-fn binds_low_port(container: &Map) -> bool {
-    let Some(ports) = container.get("ports").and_then(Value::as_array) else {
-        return false;
-    };
-    ports.iter().any(|port| {
-        let number = port.get("containerPort").and_then(Value::as_i64);
-        number.unwrap_or(0) < 1024
-    })
-}
-
-/// The raw text of one container, for the rare container with neither an
-/// image nor a name to write a securityContext after.
-fn container_raw<'a>(
-    carrier: &Carrier,
-    base: &'a str,
-    list: ContainerList,
-    index: usize,
-) -> Result<&'a str, String> {
-    in_pod_spec(carrier, base, &[list.field()])
-        .and_then(|containers| scan::items(containers).ok())
-        .and_then(|containers| containers.get(index).copied())
-        .ok_or_else(|| {
-            format!(
-                "{}.{}[{index}] cannot be read",
-                carrier.pod_spec_path(),
-                list.field()
-            )
-        })
-}
-
-/// The text of the value at `field` (a path) of the pod spec in the object
-/// `base`.
-fn in_pod_spec<'a>(carrier: &Carrier, base: &'a str, field: &[&str]) -> Option<&'a str> {
-    let mut path = Vec::with_capacity(carrier.template_path.len() + 1 + field.len());
-    path.extend_from_slice(carrier.template_path);
-    path.push("spec");
-    path.extend_from_slice(field);
-    scan::find(base, &path).ok().flatten()
-}
-
 /// The optional `run_as_user` / `run_as_group`, written on the pod-level
 /// securityContext where it does not set them.
-fn default_pod_identity(
-    carrier: &Carrier,
+fn default_pod_identity<'a>(
     settings: &Settings,
-    object: &str,
-    raw_security_context: Option<&str>,
-    pod_security_context: &mut Option<Map>,
-    splicer: &mut Splicer,
+    pod: &Pod<'a>,
+    pod_security_context: &mut Option<k8s_openapi::api::core::v1::PodSecurityContext>,
+    splicer: &mut Splicer<'a>,
 ) -> Result<Option<Report>, String> {
     if settings.run_as_user.is_none() && settings.run_as_group.is_none() {
         return Ok(None);
     }
-    let mut security_context = pod_security_context.clone().unwrap_or_default();
-    let defaulted = defaults::identity(settings, None, &mut security_context);
+    let security_context = pod_security_context.get_or_insert_with(Default::default);
+    let defaulted = defaults::identity(
+        settings,
+        (None, None),
+        &mut security_context.run_as_user,
+        &mut security_context.run_as_group,
+    );
     if defaulted.is_empty() {
+        if pod.security_context.is_none() {
+            *pod_security_context = None;
+        }
         return Ok(None);
     }
-    let text = crate::value::object_text(&security_context);
-    match raw_security_context {
-        Some(raw) => splicer.replace(raw, text),
-        None => {
-            // Only this rare edit needs the pod spec's own position.
-            let spec_raw = in_pod_spec(carrier, object, &[])
-                .ok_or_else(|| format!("{} cannot be read", carrier.pod_spec_path()))?;
-            splicer.add_field(spec_raw, "securityContext", text);
-        }
+    let mut fields = Vec::new();
+    for field in &defaulted {
+        let id = match field {
+            Defaulted::RunAsUser(id) | Defaulted::RunAsGroup(id) => id,
+            _ => continue,
+        };
+        fields.push((field.field(), edits::json(id)?));
     }
-    *pod_security_context = Some(security_context);
+    edits::write_security_context(
+        splicer,
+        pod.spec_raw,
+        pod.spec.security_context,
+        security_context,
+        &fields,
+    )?;
     Ok(Some(Report {
-        path: format!("{}.securityContext", carrier.pod_spec_path()),
+        path: format!("{}.securityContext", pod.spec_path),
         container: None,
         defaulted,
         insecure: Vec::new(),
@@ -611,39 +479,22 @@ fn identity_configured(settings: &Settings) -> bool {
         || settings.strict_capabilities
 }
 
-/// Every violation of the configured checks in the (defaulted) pod
-/// template, leaving out containers whose image is exempt.
-fn check(
-    carrier: &Carrier,
-    settings: &Settings,
-    template: &PodTemplate,
-    exempt_containers: &[String],
-) -> Vec<Violation> {
+/// Every violation of the configured checks in the (defaulted) pod,
+/// leaving out containers whose image is exempt.
+fn check(settings: &Settings, pod: &Pod, exempt_containers: &[String]) -> Vec<Violation> {
     if !checks_configured(settings) {
         return Vec::new();
     }
-    let Some(spec) = template.spec() else {
-        return Vec::new();
-    };
-    let spec_path = carrier.pod_spec_path();
     let mut violations = Vec::new();
     if settings.pod_security != PssLevel::Privileged {
-        violations = checks::check_pod(
-            settings.pod_security,
-            settings.pod_security_version,
-            template.metadata(),
-            spec,
-            &spec_path,
-            &carrier.pod_metadata_path(),
-        );
+        violations = checks::check_pod(settings.pod_security, settings.pod_security_version, pod);
     }
     if identity_configured(settings) {
         violations.extend(checks::check_identity(
             settings.run_as_user,
             settings.run_as_group,
             settings.strict_capabilities,
-            spec,
-            &spec_path,
+            pod,
         ));
     }
     violations.retain(|violation| {
@@ -761,18 +612,16 @@ mod tests {
     }
 
     #[test]
-    fn the_one_pass_read_and_the_two_pass_read_give_the_same_answer() {
+    fn the_order_of_the_request_fields_does_not_change_the_answer() {
         let kind = r#"{"group": "apps", "version": "v1", "kind": "Deployment"}"#;
-        // Kind before the object, and a key after it: read in one pass.
-        let one_pass = answer(&[
+        let first = answer(&[
             ("kind", kind),
             ("object", OBJECT),
             ("oldObject", "null"),
             ("operation", "\"CREATE\""),
         ]);
-        assert!(one_pass.mutated_object.is_some());
+        assert!(first.mutated_object.is_some());
         for fields in [
-            // The object last.
             vec![
                 ("operation", "\"CREATE\""),
                 ("kind", kind),
@@ -784,62 +633,30 @@ mod tests {
                 ("obj\\u0065ct", OBJECT),
                 ("operation", "\"CREATE\""),
             ],
-            // The kind after the object: its template is read afterwards.
             vec![
                 ("object", OBJECT),
                 ("kind", kind),
                 ("operation", "\"CREATE\""),
             ],
         ] {
-            assert_eq!(answer(&fields), one_pass, "{fields:?}");
+            assert_eq!(answer(&fields), first, "{fields:?}");
         }
-        // Blanks between the tokens around the object.
-        let spaced = format!(
-            "{{\"request\" : {{ \"kind\" :{kind} , \"object\"\n:\t{OBJECT}\r\n,\n \"operation\" : \"CREATE\" }} }}"
-        );
-        let spaced_answer = evaluate(spaced.as_bytes());
-        let unspaced = evaluate(
-            format!(
-                r#"{{"request": {{"kind": {kind}, "object": {OBJECT}, "operation": "CREATE"}}}}"#
-            )
-            .as_bytes(),
-        );
-        assert_eq!(spaced_answer, unspaced);
-    }
-
-    fn template_path() -> Option<request::TemplatePath> {
-        Some(|group, kind| carriers::carrier(group, kind).map(|carrier| carrier.template_path))
     }
 
     #[test]
-    fn only_a_new_objects_template_is_read_on_the_way() {
-        let payload = format!(
-            r#"{{"request": {{"kind": {{"group": "apps", "kind": "Deployment"}}, "object": {OBJECT}, "oldObject": {OBJECT}, "operation": "UPDATE"}}}}"#
-        );
-        let (_, template) = request::read(payload.as_bytes(), template_path()).unwrap();
-        assert!(template.is_none());
-        let twice = payload
-            .replace("\"oldObject\"", "\"object\"")
-            .replace("UPDATE", "CREATE");
-        assert!(
-            evaluate(twice.as_bytes())
-                .message
-                .unwrap()
-                .ends_with("duplicate field `object`")
-        );
-        let create = payload.replace("UPDATE", "CREATE");
-        let (payload, template) = request::read(create.as_bytes(), template_path()).unwrap();
-        assert!(template.unwrap().spec().is_some());
-        assert_eq!(payload.request.object, Some(OBJECT));
-        // A template that cannot be read is left to its own reader.
-        let unreadable = create.replace(r#""name":"app""#, r#""name":5"#);
-        let (payload, template) = request::read(unreadable.as_bytes(), template_path()).unwrap();
-        assert!(template.is_none());
-        assert!(payload.request.object.is_some());
-        assert_eq!(
-            evaluate(unreadable.as_bytes()).message.unwrap(),
-            "spec.template.spec.containers[0]: invalid type: integer `5`, expected a string"
-        );
+    fn a_create_or_update_without_an_object_is_refused() {
+        let kind = r#"{"group": "", "version": "v1", "kind": "Pod"}"#;
+        for operation in ["\"CREATE\"", "\"UPDATE\""] {
+            for object in [None, Some("null")] {
+                let mut fields = vec![("kind", kind), ("operation", operation)];
+                fields.extend(object.map(|object| ("object", object)));
+                let refused = answer(&fields);
+                assert!(!refused.accepted);
+                assert!(refused.message.unwrap().contains("carries no object"));
+            }
+        }
+        let delete = answer(&[("kind", kind), ("operation", "\"DELETE\"")]);
+        assert_eq!(delete, Response::accept());
     }
 
     #[test]
@@ -857,58 +674,5 @@ mod tests {
         assert_eq!(update(reordered), Response::accept());
         let changed = reordered.replace("app:1", "app:2");
         assert!(update(&changed).mutated_object.is_some());
-    }
-
-    #[test]
-    fn the_request_reads_the_same_with_its_template_or_without() {
-        let payload = format!(
-            r#"{{"settings": {{"a": [1]}}, "other": [{{}}], "request": {{"uid": "u-1", "kind": {{"group": "apps", "version": "v1", "kind": "Deployment", "x": 1}},
-            "resource": {{"group": "apps"}}, "subResource": "", "name": "w", "namespace": "sh\u006fp", "operation": "CREATE",
-            "userInfo": {{"username": "alice", "groups": ["a"]}}, "object": {OBJECT}, "oldObject": null, "dryRun": false}}}}"#
-        );
-        let (with, template) = request::read(payload.as_bytes(), template_path()).unwrap();
-        let (without, none) = request::read(payload.as_bytes(), None).unwrap();
-        assert!(template.is_some() && none.is_none());
-        assert_eq!(with.settings, Some(r#"{"a": [1]}"#));
-        assert_eq!(with.settings, without.settings);
-        {
-            let (with, without) = (&with.request, &without.request);
-            assert_eq!(
-                [
-                    &with.uid,
-                    &with.kind.group,
-                    &with.kind.version,
-                    &with.kind.kind
-                ],
-                [
-                    &without.uid,
-                    &without.kind.group,
-                    &without.kind.version,
-                    &without.kind.kind
-                ]
-            );
-            assert_eq!(
-                [
-                    &with.name,
-                    &with.namespace,
-                    &with.operation,
-                    &with.sub_resource
-                ],
-                [
-                    &without.name,
-                    &without.namespace,
-                    &without.operation,
-                    &without.sub_resource
-                ]
-            );
-            assert_eq!(with.user_info.username, without.user_info.username);
-            assert_eq!(
-                (with.object, with.old_object),
-                (without.object, without.old_object)
-            );
-        }
-        assert_eq!(with.request.namespace, "shop");
-        assert_eq!(with.request.user_info.username, "alice");
-        assert_eq!(with.request.object, Some(OBJECT));
     }
 }

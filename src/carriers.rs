@@ -5,6 +5,21 @@
 //! inlines a PodSpec). For a Pod and a Revision the template is the object
 //! itself.
 
+use crate::podspec::{self, Node};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use serde_json::value::RawValue;
+
+/// An object's pod template, read.
+#[derive(Debug)]
+pub struct Template<'a> {
+    /// The admitted object's `metadata.ownerReferences`.
+    pub owners: Vec<OwnerReference>,
+    /// The template's text (the whole object for a Pod or a Revision).
+    pub text: &'a RawValue,
+    /// The template's `metadata` and pod `spec`.
+    pub node: Node<'a>,
+}
+
 /// How a pod spec is reached and treated in one kind.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Carrier {
@@ -98,6 +113,32 @@ impl Carrier {
     /// `spec.template.metadata` for a Deployment, `metadata` for a Pod.
     pub fn pod_metadata_path(&self) -> String {
         self.template_field_path("metadata")
+    }
+
+    /// Reads `object` down to its pod template (`None` when the object has
+    /// none). Only the fields on the way are read; everything else is
+    /// skipped.
+    pub fn read_template<'a>(&self, object: &'a RawValue) -> Result<Option<Template<'a>>, String> {
+        let mut node: Node = podspec::read(object.get(), "")?;
+        let owners = node
+            .metadata
+            .as_mut()
+            .and_then(|metadata| metadata.owner_references.take())
+            .unwrap_or_default();
+        let mut text = object;
+        let mut path = String::new();
+        for key in self.template_path {
+            let Some(next) = node.next(key) else {
+                return Ok(None);
+            };
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(key);
+            text = next;
+            node = podspec::read(text.get(), &path)?;
+        }
+        Ok(Some(Template { owners, text, node }))
     }
 
     fn template_field_path(&self, field: &str) -> String {

@@ -14,9 +14,11 @@
 //! - a Windows pod (`spec.os.name: windows`) gets no Linux-only field, only
 //!   `runAsNonRoot`.
 
-use crate::podspec::{Fields, seccomp_profile_type};
+use crate::podspec::seccomp_profile_type;
 use crate::settings::{Level, Settings};
-use crate::value::{Map, Value};
+use k8s_openapi::api::core::v1::{
+    Capabilities, PodSecurityContext, SeccompProfile, SecurityContext,
+};
 
 /// One field a rule wrote, for the warning that tells the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,21 +82,9 @@ impl std::fmt::Display for Described {
     }
 }
 
-/// A JSON string, built directly (`json!` would serialize the literal).
-fn string(text: &'static str) -> Value<'static> {
-    Value::from(text)
-}
-
-/// `capabilities` that drop ALL.
-fn drop_all() -> Map<'static> {
-    let mut capabilities = Map::new();
-    capabilities.insert("drop", Value::Array(vec![string("ALL")]));
-    capabilities
-}
-
 /// What a container's rules need to know about its pod.
 pub struct PodFacts<'a> {
-    pub security_context: Option<&'a Map<'a>>,
+    pub security_context: Option<&'a PodSecurityContext>,
     pub windows: bool,
     /// Pod-level defaults cannot be written (Knative kinds), so
     /// `run_as_user` / `run_as_group` go on each container.
@@ -108,7 +98,7 @@ pub fn default_container(
     settings: &Settings,
     pod: &PodFacts,
     binds_low_port: bool,
-    security_context: &mut Map,
+    security_context: &mut SecurityContext,
 ) -> Vec<Defaulted> {
     let mut defaulted = Vec::new();
     let level = settings.secure_pod_defaults;
@@ -132,7 +122,15 @@ pub fn default_container(
         defaulted.extend(read_only_root_filesystem(security_context));
     }
     if pod.identity_on_containers && linux {
-        defaulted.extend(identity(settings, pod.security_context, security_context));
+        let pod_identity = pod
+            .security_context
+            .map(|pod| (pod.run_as_user, pod.run_as_group));
+        defaulted.extend(identity(
+            settings,
+            pod_identity.unwrap_or_default(),
+            &mut security_context.run_as_user,
+            &mut security_context.run_as_group,
+        ));
     }
     defaulted
 }
@@ -140,18 +138,20 @@ pub fn default_container(
 /// `allowPrivilegeEscalation: false` if unset, except where the API server
 /// would refuse the pair: a privileged container, or one adding
 /// `CAP_SYS_ADMIN` (the exact string its validation compares).
-fn allow_privilege_escalation(security_context: &mut Map) -> Option<Defaulted> {
-    if !security_context.is_unset("allowPrivilegeEscalation") {
+fn allow_privilege_escalation(security_context: &mut SecurityContext) -> Option<Defaulted> {
+    if security_context.allow_privilege_escalation.is_some() {
         return None;
     }
-    let privileged = security_context.bool_field("privileged") == Some(true);
+    let privileged = security_context.privileged == Some(true);
     let adds_sys_admin = security_context
-        .object_field("capabilities")
-        .lists("add", "CAP_SYS_ADMIN");
+        .capabilities
+        .as_ref()
+        .and_then(|capabilities| capabilities.add.as_ref())
+        .is_some_and(|added| added.iter().any(|name| name == "CAP_SYS_ADMIN"));
     if privileged || adds_sys_admin {
         return None;
     }
-    security_context.insert("allowPrivilegeEscalation", Value::Bool(false));
+    security_context.allow_privilege_escalation = Some(false);
     Some(Defaulted::AllowPrivilegeEscalation)
 }
 
@@ -159,97 +159,94 @@ fn allow_privilege_escalation(security_context: &mut Map) -> Option<Defaulted> {
 /// the container sets a type. A profile present with an empty type gets the
 /// type and keeps its other keys.
 fn seccomp_profile(
-    pod_security_context: Option<&Map>,
-    security_context: &mut Map,
+    pod_security_context: Option<&PodSecurityContext>,
+    security_context: &mut SecurityContext,
 ) -> Option<Defaulted> {
-    if seccomp_profile_type(pod_security_context).is_some()
-        || seccomp_profile_type(Some(security_context)).is_some()
+    let pod_profile = pod_security_context.and_then(|pod| pod.seccomp_profile.as_ref());
+    if seccomp_profile_type(pod_profile).is_some()
+        || seccomp_profile_type(security_context.seccomp_profile.as_ref()).is_some()
     {
         return None;
     }
-    match security_context.get_mut("seccompProfile") {
-        Some(Value::Object(profile)) => {
-            profile.insert("type", string("RuntimeDefault"));
-        }
-        Some(Value::Null) | None => {
-            let mut profile = Map::new();
-            profile.insert("type", string("RuntimeDefault"));
-            security_context.insert("seccompProfile", Value::Object(profile));
-        }
-        // Set to something that is not a profile: the user's, left alone.
-        Some(_) => return None,
-    }
+    let profile = security_context
+        .seccomp_profile
+        .get_or_insert_with(SeccompProfile::default);
+    profile.type_ = RUNTIME_DEFAULT.to_owned();
     Some(Defaulted::SeccompProfile)
 }
+
+const RUNTIME_DEFAULT: &str = "RuntimeDefault";
 
 /// When `capabilities` is unset: drop ALL, and add NET_BIND_SERVICE back for a
 /// container that declares a port below 1024 (never under
 /// `strict_capabilities`). A `capabilities` object in any
 /// form (`{}`, only `add`, `drop: []`) is the user's and is kept.
-fn capabilities(add_net_bind_service: bool, security_context: &mut Map) -> Vec<Defaulted> {
-    if !security_context.is_unset("capabilities") {
+fn capabilities(
+    add_net_bind_service: bool,
+    security_context: &mut SecurityContext,
+) -> Vec<Defaulted> {
+    if security_context.capabilities.is_some() {
         return Vec::new();
     }
+    let mut defaulted = vec![Defaulted::CapabilitiesDrop];
+    let mut capabilities = Capabilities {
+        drop: Some(vec!["ALL".to_owned()]),
+        add: None,
+    };
     if add_net_bind_service {
-        let mut capabilities = drop_all();
-        capabilities.insert("add", Value::Array(vec![string("NET_BIND_SERVICE")]));
-        security_context.insert("capabilities", Value::Object(capabilities));
-        vec![
-            Defaulted::CapabilitiesDrop,
-            Defaulted::CapabilitiesAddNetBindService,
-        ]
-    } else {
-        security_context.insert("capabilities", Value::Object(drop_all()));
-        vec![Defaulted::CapabilitiesDrop]
+        capabilities.add = Some(vec!["NET_BIND_SERVICE".to_owned()]);
+        defaulted.push(Defaulted::CapabilitiesAddNetBindService);
     }
+    security_context.capabilities = Some(capabilities);
+    defaulted
 }
 
 /// `runAsNonRoot: true` on the container when neither the pod nor the
 /// container sets it (`enabled` only). `runAsUser`, even 0, does not matter.
 fn run_as_non_root(
-    pod_security_context: Option<&Map>,
-    security_context: &mut Map,
+    pod_security_context: Option<&PodSecurityContext>,
+    security_context: &mut SecurityContext,
 ) -> Option<Defaulted> {
-    if !pod_security_context.is_unset("runAsNonRoot") || !security_context.is_unset("runAsNonRoot")
-    {
+    let pod_sets_it = pod_security_context.is_some_and(|pod| pod.run_as_non_root.is_some());
+    if pod_sets_it || security_context.run_as_non_root.is_some() {
         return None;
     }
-    security_context.insert("runAsNonRoot", Value::Bool(true));
+    security_context.run_as_non_root = Some(true);
     Some(Defaulted::RunAsNonRoot)
 }
 
 /// `readOnlyRootFilesystem: true` if unset (the optional extra default).
-fn read_only_root_filesystem(security_context: &mut Map) -> Option<Defaulted> {
-    if !security_context.is_unset("readOnlyRootFilesystem") {
+fn read_only_root_filesystem(security_context: &mut SecurityContext) -> Option<Defaulted> {
+    if security_context.read_only_root_filesystem.is_some() {
         return None;
     }
-    security_context.insert("readOnlyRootFilesystem", Value::Bool(true));
+    security_context.read_only_root_filesystem = Some(true);
     Some(Defaulted::ReadOnlyRootFilesystem)
 }
 
-/// The optional fixed identity (`run_as_user`, `run_as_group`): written where
-/// neither the pod (`pod_security_context`) nor this securityContext sets it.
-/// Used for the pod-level securityContext itself with no pod context above.
+/// The optional fixed identity (`run_as_user`, `run_as_group`): written into
+/// `run_as_user` / `run_as_group` (of a container, or of the pod itself)
+/// where neither they nor the pod's (`pod_identity`) are set.
 pub fn identity(
     settings: &Settings,
-    pod_security_context: Option<&Map>,
-    security_context: &mut Map,
+    pod_identity: (Option<i64>, Option<i64>),
+    run_as_user: &mut Option<i64>,
+    run_as_group: &mut Option<i64>,
 ) -> Vec<Defaulted> {
     let mut defaulted = Vec::new();
-    let fields = [
-        (
-            "runAsUser",
-            settings.run_as_user,
-            Defaulted::RunAsUser as fn(i64) -> Defaulted,
-        ),
-        ("runAsGroup", settings.run_as_group, Defaulted::RunAsGroup),
-    ];
-    for (key, wanted, record) in fields {
-        let Some(id) = wanted else { continue };
-        if pod_security_context.is_unset(key) && security_context.is_unset(key) {
-            security_context.insert(key, Value::from(id));
-            defaulted.push(record(id));
-        }
+    if let Some(uid) = settings.run_as_user
+        && pod_identity.0.is_none()
+        && run_as_user.is_none()
+    {
+        *run_as_user = Some(uid);
+        defaulted.push(Defaulted::RunAsUser(uid));
+    }
+    if let Some(gid) = settings.run_as_group
+        && pod_identity.1.is_none()
+        && run_as_group.is_none()
+    {
+        *run_as_group = Some(gid);
+        defaulted.push(Defaulted::RunAsGroup(gid));
     }
     defaulted
 }
@@ -257,7 +254,6 @@ pub fn identity(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::from_json;
     use serde_json::json;
 
     fn settings(level: Level) -> Settings {
@@ -267,7 +263,7 @@ mod tests {
         }
     }
 
-    fn linux_pod<'p>(security_context: Option<&'p Map<'p>>) -> PodFacts<'p> {
+    fn linux_pod(security_context: Option<&PodSecurityContext>) -> PodFacts<'_> {
         PodFacts {
             security_context,
             windows: false,
@@ -275,8 +271,8 @@ mod tests {
         }
     }
 
-    fn object(value: serde_json::Value) -> Map<'static> {
-        from_json(&value).as_object().unwrap().clone()
+    fn object(value: serde_json::Value) -> PodSecurityContext {
+        serde_json::from_value(value).unwrap()
     }
 
     fn run(
@@ -285,11 +281,10 @@ mod tests {
         ports: &[i64],
         container: serde_json::Value,
     ) -> (serde_json::Value, Vec<Defaulted>) {
-        let mut security_context = object(container);
+        let mut security_context: SecurityContext = serde_json::from_value(container).unwrap();
         let binds_low_port = ports.iter().any(|port| *port < 1024);
         let defaulted = default_container(settings, pod, binds_low_port, &mut security_context);
-        let written = Value::Object(security_context).to_string();
-        (serde_json::from_str(&written).unwrap(), defaulted)
+        (serde_json::to_value(&security_context).unwrap(), defaulted)
     }
 
     #[test]
@@ -386,6 +381,8 @@ mod tests {
             result["seccompProfile"],
             json!({"type": "RuntimeDefault", "localhostProfile": "p.json"})
         );
+        // (In the request's text the profile's other keys, known or not, are
+        // kept too: the edit replaces only its type; see `edits`.)
         assert_eq!(result["capabilities"], json!({"drop": ["ALL"]}));
     }
 
@@ -468,8 +465,14 @@ mod tests {
             run_as_user: Some(65534),
             ..Settings::default()
         };
-        let pod_context = object(json!({"runAsUser": 1000}));
-        let mut container = Map::new();
-        assert!(identity(&extras, Some(&pod_context), &mut container).is_empty());
+        let (mut run_as_user, mut run_as_group) = (None, None);
+        let written = identity(
+            &extras,
+            (Some(1000), None),
+            &mut run_as_user,
+            &mut run_as_group,
+        );
+        assert!(written.is_empty());
+        assert_eq!(run_as_user, None);
     }
 }

@@ -5,62 +5,61 @@
 //! `Unconfined` seccomp profile stays as it is. Knative says nothing about
 //! these; we say it, in a warning, for the fields the level governs.
 
-use crate::podspec::{Fields, seccomp_profile_type};
+use crate::podspec::seccomp_profile_type;
 use crate::settings::Level;
-use crate::value::{Map, Value};
+use k8s_openapi::api::core::v1::{PodSecurityContext, SecurityContext};
 
 /// The insecure values of one container after defaulting, as
 /// `field=value` texts, in a fixed order.
 pub fn container_findings(
     level: Level,
-    pod_security_context: Option<&Map>,
+    pod_security_context: Option<&PodSecurityContext>,
     windows: bool,
-    security_context: Option<&Map>,
+    security_context: Option<&SecurityContext>,
 ) -> Vec<String> {
     let mut findings = Vec::new();
     if level == Level::Disabled {
         return findings;
     }
     if !windows {
-        if security_context.bool_field("privileged") == Some(true) {
-            findings.push("privileged=true".to_string());
+        if security_context.and_then(|context| context.privileged) == Some(true) {
+            findings.push("privileged=true".to_owned());
         }
-        match security_context.field("allowPrivilegeEscalation") {
-            None => findings.push("allowPrivilegeEscalation unset".to_string()),
-            Some(Value::Bool(false)) => {}
-            Some(other) => findings.push(format!("allowPrivilegeEscalation={other}")),
+        match security_context.and_then(|context| context.allow_privilege_escalation) {
+            None => findings.push("allowPrivilegeEscalation unset".to_owned()),
+            Some(false) => {}
+            Some(true) => findings.push("allowPrivilegeEscalation=true".to_owned()),
         }
-        let effective_seccomp = seccomp_profile_type(security_context)
-            .or_else(|| seccomp_profile_type(pod_security_context));
-        if effective_seccomp == Some("Unconfined") {
-            findings.push("seccompProfile=Unconfined".to_string());
+        let container_seccomp = seccomp_profile_type(
+            security_context.and_then(|context| context.seccomp_profile.as_ref()),
+        );
+        let pod_seccomp =
+            seccomp_profile_type(pod_security_context.and_then(|pod| pod.seccomp_profile.as_ref()));
+        if container_seccomp.or(pod_seccomp) == Some("Unconfined") {
+            findings.push("seccompProfile=Unconfined".to_owned());
         }
-        let capabilities = security_context.object_field("capabilities");
-        if !capabilities.lists("drop", "ALL") {
-            findings.push("capabilities.drop without ALL".to_string());
+        let capabilities = security_context.and_then(|context| context.capabilities.as_ref());
+        let dropped = capabilities.and_then(|capabilities| capabilities.drop.as_deref());
+        if !dropped.unwrap_or_default().iter().any(|name| name == "ALL") {
+            findings.push("capabilities.drop without ALL".to_owned());
         }
-        let mut added = String::new();
-        for capability in capabilities.strings("add") {
-            if capability != "NET_BIND_SERVICE" {
-                added.push_str(if added.is_empty() {
-                    "capabilities.add=["
-                } else {
-                    ","
-                });
-                added.push_str(capability);
-            }
-        }
-        if !added.is_empty() {
-            added.push(']');
-            findings.push(added);
+        let added = capabilities.and_then(|capabilities| capabilities.add.as_deref());
+        let unsafe_added: Vec<&str> = added
+            .unwrap_or_default()
+            .iter()
+            .map(String::as_str)
+            .filter(|name| *name != "NET_BIND_SERVICE")
+            .collect();
+        if !unsafe_added.is_empty() {
+            findings.push(format!("capabilities.add=[{}]", unsafe_added.join(",")));
         }
     }
     if level == Level::Enabled {
         let run_as_non_root = security_context
-            .bool_field("runAsNonRoot")
-            .or_else(|| pod_security_context.bool_field("runAsNonRoot"));
+            .and_then(|context| context.run_as_non_root)
+            .or_else(|| pod_security_context.and_then(|pod| pod.run_as_non_root));
         if run_as_non_root == Some(false) {
-            findings.push("runAsNonRoot=false".to_string());
+            findings.push("runAsNonRoot=false".to_owned());
         }
     }
     findings
@@ -69,12 +68,12 @@ pub fn container_findings(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::from_json;
     use serde_json::json;
 
     fn findings(level: Level, pod: serde_json::Value, container: serde_json::Value) -> Vec<String> {
-        let (pod, container) = (from_json(&pod), from_json(&container));
-        container_findings(level, pod.as_object(), false, container.as_object())
+        let pod: Option<PodSecurityContext> = serde_json::from_value(pod).unwrap();
+        let container: Option<SecurityContext> = serde_json::from_value(container).unwrap();
+        container_findings(level, pod.as_ref(), false, container.as_ref())
     }
 
     #[test]
@@ -119,7 +118,12 @@ mod tests {
     fn windows_containers_are_judged_on_run_as_non_root_only() {
         let pod = json!({"runAsNonRoot": false});
         assert_eq!(
-            container_findings(Level::Enabled, from_json(&pod).as_object(), true, None),
+            container_findings(
+                Level::Enabled,
+                Some(&serde_json::from_value(pod).unwrap()),
+                true,
+                None
+            ),
             vec!["runAsNonRoot=false"]
         );
     }

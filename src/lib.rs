@@ -10,6 +10,7 @@ pub mod alloc;
 pub mod carriers;
 pub mod checks;
 pub mod defaults;
+pub mod edits;
 pub mod insecure;
 pub mod json;
 pub mod log;

@@ -3,9 +3,8 @@
 //! Mirrors PSA's `check_allowPrivilegeEscalation.go` (restricted, v1.8;
 //! v1.25 exempts pods with `spec.os.name: windows`).
 
-use super::pod::{PodView, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::value::Value;
+use crate::podspec::Pod;
 use crate::violation::Violation;
 
 const CONTROL: &str = "Privilege Escalation";
@@ -20,24 +19,24 @@ pub(super) const CHECK: Check = Check {
     ],
 };
 
-fn allow_privilege_escalation_1_8(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
-    for container in pod.containers() {
-        let actual = match container.security_context_field("allowPrivilegeEscalation") {
-            Some(Value::Bool(false)) => continue,
-            Some(Value::Bool(true)) => "true".to_owned(),
-            Some(other) => wrong_type(other, "a boolean"),
-            None => "unset".to_owned(),
+fn allow_privilege_escalation_1_8(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
+    for container in &pod.containers {
+        let security_context = container.security_context.as_ref();
+        let actual = match security_context.and_then(|sc| sc.allow_privilege_escalation) {
+            Some(false) => continue,
+            Some(true) => "true",
+            None => "unset",
         };
         violations.push(container.violation(
             "securityContext.allowPrivilegeEscalation",
             "false",
-            actual,
+            actual.to_owned(),
             CONTROL,
         ));
     }
 }
 
-fn allow_privilege_escalation_1_25(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+fn allow_privilege_escalation_1_25(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
     if !pod.is_windows() {
         allow_privilege_escalation_1_8(pod, violations);
     }

@@ -7,9 +7,9 @@
 //! at pod and container level (`RuntimeDefault` or `Localhost`). So the field
 //! rule applies at every pinned version, as it does in PSA.
 
-use super::pod::{PodView, profile_problem, wrong_type};
+use super::pod::{profile_problem, quoted};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::value::Value;
+use crate::podspec::Pod;
 use crate::violation::Violation;
 
 const CONTROL: &str = "AppArmor";
@@ -27,42 +27,34 @@ pub(super) const CHECK: Check = Check {
     )],
 };
 
-fn app_armor_profile_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
-    if let Some(annotations) = pod.annotations() {
-        for (key, value) in annotations {
-            if !key.starts_with(ANNOTATION_PREFIX) {
-                continue;
-            }
-            // Go decodes a null annotation value as "", which is allowed.
-            let actual = match value {
-                Value::Null => continue,
-                Value::String(profile) if allowed_annotation(profile) => continue,
-                Value::String(_) => value.to_string(),
-                other => wrong_type(other, "a string"),
-            };
+fn app_armor_profile_1_0(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
+    for (key, profile) in pod.annotations_with_prefix(ANNOTATION_PREFIX) {
+        if !allowed_annotation(profile) {
             violations.push(Violation::pod(
                 pod.annotation_path(key),
                 &format!("annotations[{key}]"),
                 ANNOTATION_EXPECTED,
-                actual,
+                quoted(profile),
                 CONTROL,
             ));
         }
     }
-    if let Some((field, actual)) = profile_problem(pod.security_context(), "appArmorProfile") {
+    let pod_context = pod.security_context.as_ref();
+    let pod_profile = pod_context.and_then(|sc| sc.app_armor_profile.as_ref());
+    if let Some(actual) = profile_problem(pod_profile.map(|profile| profile.type_.as_str())) {
         violations.push(pod.violation(
-            &format!("securityContext.{field}"),
+            "securityContext.appArmorProfile.type",
             FIELD_EXPECTED,
             actual,
             CONTROL,
         ));
     }
-    for container in pod.containers() {
-        if let Some((field, actual)) =
-            profile_problem(container.security_context(), "appArmorProfile")
-        {
+    for container in &pod.containers {
+        let security_context = container.security_context.as_ref();
+        let profile = security_context.and_then(|sc| sc.app_armor_profile.as_ref());
+        if let Some(actual) = profile_problem(profile.map(|profile| profile.type_.as_str())) {
             violations.push(container.violation(
-                &format!("securityContext.{field}"),
+                "securityContext.appArmorProfile.type",
                 FIELD_EXPECTED,
                 actual,
                 CONTROL,
@@ -124,5 +116,31 @@ mod tests {
                 "at {version}"
             );
         }
+    }
+
+    #[test]
+    fn only_annotations_under_the_prefix_are_read() {
+        let metadata = json!({"annotations": {
+            "container.apparmor.security.beta.kubernetes.io": "unconfined",
+            "container.apparmor.security.beta.kubernetes.io/web": "unconfined",
+            "container.apparmor.security.beta.kubernetes.io0": "unconfined",
+            "zzz.example.com/last": "unconfined"}});
+        let spec = json!({"containers": [{"name": "web"}]});
+        let found = with_metadata(PssLevel::Baseline, PssVersion::LATEST, &metadata, &spec);
+        assert_eq!(
+            paths(&found),
+            ["metadata.annotations[container.apparmor.security.beta.kubernetes.io/web]"]
+        );
+    }
+
+    #[test]
+    fn a_profile_without_a_type_is_shown_as_unset() {
+        let spec =
+            json!({"containers": [{"name": "web", "securityContext": {"appArmorProfile": {}}}]});
+        let found = baseline(&spec);
+        assert_eq!(
+            found[0].to_string(),
+            "spec.containers[0] \"web\": securityContext.appArmorProfile.type must be RuntimeDefault or Localhost (is unset)"
+        );
     }
 }

@@ -3,9 +3,8 @@
 //! `check_capabilities_baseline.go` (baseline, v1.0); at restricted from
 //! v1.22 `capabilities_restricted` replaces it.
 
-use super::pod::{PodView, present, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::value::Value;
+use crate::podspec::Pod;
 use crate::violation::Violation;
 
 const CONTROL: &str = "Capabilities";
@@ -40,37 +39,22 @@ const ALLOWED: &[&str] = &[
 
 const EXPECTED: &str = "a default capability (AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID or SYS_CHROOT)";
 
-fn capabilities_baseline_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
-    for container in pod.containers() {
-        let Some(capabilities) = container
-            .security_context_field("capabilities")
-            .and_then(Value::as_object)
-        else {
-            continue;
-        };
-        match present(capabilities.get("add")) {
-            None => {}
-            Some(Value::Array(added)) => {
-                for (index, capability) in added.iter().enumerate() {
-                    let actual = match capability {
-                        Value::String(name) if ALLOWED.contains(&name.as_ref()) => continue,
-                        Value::String(name) => name.to_string(),
-                        other => wrong_type(other, "a string"),
-                    };
-                    violations.push(container.violation(
-                        &format!("securityContext.capabilities.add[{index}]"),
-                        EXPECTED,
-                        actual,
-                        CONTROL,
-                    ));
-                }
+fn capabilities_baseline_1_0(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
+    for container in &pod.containers {
+        let added = container
+            .security_context
+            .as_ref()
+            .and_then(|sc| sc.capabilities.as_ref())
+            .and_then(|capabilities| capabilities.add.as_ref());
+        for (index, capability) in added.into_iter().flatten().enumerate() {
+            if !ALLOWED.contains(&capability.as_str()) {
+                violations.push(container.violation(
+                    &format!("securityContext.capabilities.add[{index}]"),
+                    EXPECTED,
+                    capability.clone(),
+                    CONTROL,
+                ));
             }
-            Some(other) => violations.push(container.violation(
-                "securityContext.capabilities.add",
-                "a list of default capabilities",
-                wrong_type(other, "a list"),
-                CONTROL,
-            )),
         }
     }
 }

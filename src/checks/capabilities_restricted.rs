@@ -8,9 +8,9 @@
 //! so when that is the cause.
 
 use super::capabilities_baseline;
-use super::pod::{ContainerView, PodView, present, show_list, wrong_type};
+use super::pod::show_list;
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::value::Value;
+use crate::podspec::{Container, Pod};
 use crate::violation::Violation;
 
 const CONTROL: &str = "Capabilities";
@@ -33,27 +33,26 @@ pub(super) const CHECK: Check = Check {
     ],
 };
 
-fn capabilities_restricted_1_22(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
-    for container in pod.containers() {
+fn capabilities_restricted_1_22(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
+    for container in &pod.containers {
         check_container(container, violations);
     }
 }
 
-fn capabilities_restricted_1_25(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+fn capabilities_restricted_1_25(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
     if !pod.is_windows() {
         capabilities_restricted_1_22(pod, violations);
     }
 }
 
-fn check_container(container: &ContainerView<'_>, violations: &mut Vec<Violation>) {
+fn check_container(container: &Container<'_>, violations: &mut Vec<Violation>) {
     let capabilities = container
-        .security_context_field("capabilities")
-        .and_then(Value::as_object);
-    let drop = capabilities.and_then(|capabilities| present(capabilities.get("drop")));
-    let drop_problem = match drop {
-        Some(Value::Array(dropped)) if dropped.iter().any(|name| name == "ALL") => None,
-        Some(Value::Array(dropped)) => Some(with_case_hint(show_list(dropped), dropped)),
-        Some(other) => Some(wrong_type(other, "a list")),
+        .security_context
+        .as_ref()
+        .and_then(|sc| sc.capabilities.as_ref());
+    let drop_problem = match capabilities.and_then(|capabilities| capabilities.drop.as_ref()) {
+        Some(dropped) if dropped.iter().any(|name| name == "ALL") => None,
+        Some(dropped) => Some(with_case_hint(show_list(dropped), dropped)),
         None => Some("unset".to_owned()),
     };
     if let Some(actual) = drop_problem {
@@ -64,38 +63,24 @@ fn check_container(container: &ContainerView<'_>, violations: &mut Vec<Violation
             CONTROL,
         ));
     }
-    match capabilities.and_then(|capabilities| present(capabilities.get("add"))) {
-        None => {}
-        Some(Value::Array(added)) => {
-            for (index, capability) in added.iter().enumerate() {
-                let actual = match capability {
-                    Value::String(name) if name == "NET_BIND_SERVICE" => continue,
-                    Value::String(name) => name.to_string(),
-                    other => wrong_type(other, "a string"),
-                };
-                violations.push(container.violation(
-                    &format!("securityContext.capabilities.add[{index}]"),
-                    "NET_BIND_SERVICE or removed",
-                    actual,
-                    CONTROL,
-                ));
-            }
+    let added = capabilities.and_then(|capabilities| capabilities.add.as_ref());
+    for (index, capability) in added.into_iter().flatten().enumerate() {
+        if capability != "NET_BIND_SERVICE" {
+            violations.push(container.violation(
+                &format!("securityContext.capabilities.add[{index}]"),
+                "NET_BIND_SERVICE or removed",
+                capability.clone(),
+                CONTROL,
+            ));
         }
-        Some(other) => violations.push(container.violation(
-            "securityContext.capabilities.add",
-            "unset or [NET_BIND_SERVICE]",
-            wrong_type(other, "a list"),
-            CONTROL,
-        )),
     }
 }
 
 /// Adds a hint when a name is `ALL` in another case, which PSA does not
 /// accept.
-pub(super) fn with_case_hint(shown: String, names: &[Value]) -> String {
+pub(super) fn with_case_hint(shown: String, names: &[String]) -> String {
     let other_case = names
         .iter()
-        .filter_map(Value::as_str)
         .any(|name| name != "ALL" && name.eq_ignore_ascii_case("all"));
     if other_case {
         format!("{shown}; capability names are case-sensitive here, write ALL")

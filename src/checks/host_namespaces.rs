@@ -1,8 +1,8 @@
 //! Host Namespaces: sharing the node's network, PID or IPC namespace is
 //! forbidden. Mirrors PSA's `check_hostNamespaces.go` (baseline, v1.0).
 
-use super::pod::{PodView, must_not_be_true};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::podspec::Pod;
 use crate::violation::Violation;
 
 const CONTROL: &str = "Host Namespaces";
@@ -14,10 +14,15 @@ pub(super) const CHECK: Check = Check {
     versions: &[VersionedCheck::new(PssVersion::v1(0), host_namespaces_1_0)],
 };
 
-fn host_namespaces_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
-    for key in ["hostNetwork", "hostPID", "hostIPC"] {
-        if let Some(actual) = must_not_be_true(pod.spec_field(key)) {
-            violations.push(pod.violation(key, "false", actual, CONTROL));
+fn host_namespaces_1_0(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
+    let spec = &pod.spec;
+    for (key, value) in [
+        ("hostNetwork", spec.host_network),
+        ("hostPID", spec.host_pid),
+        ("hostIPC", spec.host_ipc),
+    ] {
+        if value == Some(true) {
+            violations.push(pod.violation(key, "false", "true".to_owned(), CONTROL));
         }
     }
 }
@@ -33,13 +38,13 @@ mod tests {
             json!({"hostNetwork": false, "hostPID": null, "containers": [{"name": "web"}]});
         assert!(baseline(&passing).is_empty());
 
-        let failing = json!({"hostNetwork": true, "hostPID": true, "hostIPC": "yes", "containers": [{"name": "web"}]});
+        let failing = json!({"hostNetwork": true, "hostPID": true, "hostIPC": true, "containers": [{"name": "web"}]});
         let found = baseline(&failing);
         assert_eq!(
             paths(&found),
             ["spec.hostIPC", "spec.hostNetwork", "spec.hostPID"]
         );
-        assert_eq!(found[0].actual, "\"yes\" (not a boolean)");
+        assert_eq!(found[0].actual, "true");
         assert_eq!(
             found[1].to_string(),
             "spec.hostNetwork must be false (is true)"

@@ -2,9 +2,9 @@
 //! `check_hostPathVolumes.go` (baseline, v1.0); at restricted,
 //! `restrictedVolumes` replaces it.
 
-use super::pod::PodView;
+use super::pod::quoted;
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::value::Value;
+use crate::podspec::Pod;
 use crate::violation::Violation;
 
 const CONTROL: &str = "HostPath Volumes";
@@ -20,18 +20,19 @@ pub(super) const CHECK: Check = Check {
     )],
 };
 
-fn host_path_volumes_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
-    for (index, volume) in pod.volumes() {
-        let Some(host_path) = volume.get("hostPath").filter(|value| !value.is_null()) else {
+fn host_path_volumes_1_0(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
+    for (index, volume) in pod.spec.volumes.iter().flatten().enumerate() {
+        let Some(host_path) = &volume.host_path else {
             continue;
         };
-        let target = host_path
-            .get("path")
-            .and_then(Value::as_str)
-            .unwrap_or("set");
-        let actual = match volume.get("name") {
-            Some(name @ Value::String(_)) => format!("{target}, volume {name}"),
-            _ => target.to_owned(),
+        // `path` and `name` are required; an empty one is not shown.
+        let target = match host_path.path.as_str() {
+            "" => "set",
+            path => path,
+        };
+        let actual = match volume.name.as_str() {
+            "" => target.to_owned(),
+            name => format!("{target}, volume {}", quoted(name)),
         };
         violations.push(pod.violation(
             &format!("volumes[{index}].hostPath"),

@@ -1,9 +1,8 @@
 //! Host Ports: `ports[*].hostPort` must be 0 or unset on every container.
 //! Mirrors PSA's `check_hostPorts.go` (baseline, v1.0).
 
-use super::pod::{PodView, present, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::value::Value;
+use crate::podspec::Pod;
 use crate::violation::Violation;
 
 const CONTROL: &str = "Host Ports";
@@ -15,24 +14,17 @@ pub(super) const CHECK: Check = Check {
     versions: &[VersionedCheck::new(PssVersion::v1(0), host_ports_1_0)],
 };
 
-fn host_ports_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
-    for container in pod.containers() {
-        let Some(Value::Array(ports)) = container.field("ports") else {
-            continue;
-        };
-        for (index, port) in ports.iter().enumerate() {
-            let actual = match present(port.get("hostPort")) {
-                None => continue,
-                Some(value) => match value.as_i64() {
-                    Some(0) => continue,
-                    Some(number) => number.to_string(),
-                    None => wrong_type(value, "an integer"),
-                },
+fn host_ports_1_0(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
+    for container in &pod.containers {
+        for (index, port) in container.fields.ports.iter().flatten().enumerate() {
+            let host_port = match port.host_port {
+                None | Some(0) => continue,
+                Some(host_port) => host_port,
             };
             violations.push(container.violation(
                 &format!("ports[{index}].hostPort"),
                 "0 or unset",
-                actual,
+                host_port.to_string(),
                 CONTROL,
             ));
         }

@@ -6,10 +6,10 @@
 //! readiness and startup probes and of the postStart and preStop handlers
 //! must be empty or unset.
 
-use super::pod::{ContainerView, PodView, must_be_empty};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::value::Value;
+use crate::podspec::{Container, Pod};
 use crate::violation::Violation;
+use k8s_openapi::api::core::v1::{HTTPGetAction, TCPSocketAction};
 
 const CONTROL: &str = "Host Probes / Lifecycle Hooks";
 
@@ -23,35 +23,56 @@ pub(super) const CHECK: Check = Check {
     )],
 };
 
-fn host_probes_and_host_lifecycle_1_34(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
-    for container in pod.containers() {
-        for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
-            check_handler(container, container.field(probe), probe, violations);
+fn host_probes_and_host_lifecycle_1_34(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
+    for container in &pod.containers {
+        let fields = &container.fields;
+        for (name, probe) in [
+            ("livenessProbe", &fields.liveness_probe),
+            ("readinessProbe", &fields.readiness_probe),
+            ("startupProbe", &fields.startup_probe),
+        ] {
+            if let Some(probe) = probe {
+                let actions = (probe.http_get.as_ref(), probe.tcp_socket.as_ref());
+                check_handler(container, actions, name, violations);
+            }
         }
-        let lifecycle = container.field("lifecycle");
-        for hook in ["postStart", "preStop"] {
-            let handler = lifecycle.and_then(|lifecycle| lifecycle.get(hook));
-            check_handler(container, handler, &format!("lifecycle.{hook}"), violations);
+        let Some(lifecycle) = &fields.lifecycle else {
+            continue;
+        };
+        for (path, handler) in [
+            ("lifecycle.postStart", &lifecycle.post_start),
+            ("lifecycle.preStop", &lifecycle.pre_stop),
+        ] {
+            if let Some(handler) = handler {
+                let actions = (handler.http_get.as_ref(), handler.tcp_socket.as_ref());
+                check_handler(container, actions, path, violations);
+            }
         }
     }
 }
 
+/// Checks the `host` of a probe's or a hook's `httpGet` and `tcpSocket`.
 fn check_handler(
-    container: &ContainerView<'_>,
-    handler: Option<&Value>,
+    container: &Container<'_>,
+    (http_get, tcp_socket): (Option<&HTTPGetAction>, Option<&TCPSocketAction>),
     handler_path: &str,
     violations: &mut Vec<Violation>,
 ) {
-    let Some(handler) = handler.and_then(Value::as_object) else {
-        return;
-    };
-    for action in ["httpGet", "tcpSocket"] {
-        let host = handler.get(action).and_then(|action| action.get("host"));
-        if let Some(actual) = must_be_empty(host) {
+    for (action, host) in [
+        (
+            "httpGet",
+            http_get.and_then(|action| action.host.as_deref()),
+        ),
+        (
+            "tcpSocket",
+            tcp_socket.and_then(|action| action.host.as_deref()),
+        ),
+    ] {
+        if let Some(host) = host.filter(|host| !host.is_empty()) {
             violations.push(container.violation(
                 &format!("{handler_path}.{action}.host"),
                 "empty or unset",
-                actual,
+                host.to_owned(),
                 CONTROL,
             ));
         }

@@ -9,9 +9,10 @@
 //! and the message says so.
 
 use super::capabilities_restricted::with_case_hint;
-use super::pod::{PodView, present, show_list, wrong_type};
-use crate::value::{Map, Value};
+use super::pod::show_list;
+use crate::podspec::Pod;
 use crate::violation::{Violation, sort_and_dedup};
+use k8s_openapi::api::core::v1::SecurityContext;
 
 /// The `control` of every fixed-identity violation.
 pub const IDENTITY_CONTROL: &str = "Fixed Identity";
@@ -27,50 +28,59 @@ pub fn check_identity(
     run_as_user: Option<i64>,
     run_as_group: Option<i64>,
     strict_capabilities: bool,
-    spec: &Map,
-    spec_path: &str,
+    pod: &Pod,
 ) -> Vec<Violation> {
-    let pod = PodView::new(spec, None, spec_path, "");
     let mut violations = Vec::new();
-    for (key, wanted) in [("runAsUser", run_as_user), ("runAsGroup", run_as_group)] {
+    let pod_context = pod.security_context.as_ref();
+    let ids: [(&str, Option<i64>, Option<i64>, IdOf); 2] = [
+        (
+            "runAsUser",
+            run_as_user,
+            pod_context.and_then(|sc| sc.run_as_user),
+            |sc| sc.run_as_user,
+        ),
+        (
+            "runAsGroup",
+            run_as_group,
+            pod_context.and_then(|sc| sc.run_as_group),
+            |sc| sc.run_as_group,
+        ),
+    ];
+    for (key, wanted, pod_id, container_id) in ids {
         let Some(wanted) = wanted else { continue };
         let field = format!("securityContext.{key}");
         let expected = format!("{wanted} or unset");
-        if let Some(actual) = other_id(pod.security_context_field(key), wanted) {
+        if let Some(actual) = other_id(pod_id, wanted) {
             violations.push(pod.violation(&field, &expected, actual, IDENTITY_CONTROL));
         }
-        for container in pod.containers() {
-            if let Some(actual) = other_id(container.security_context_field(key), wanted) {
+        for container in &pod.containers {
+            let id = container.security_context.as_ref().and_then(container_id);
+            if let Some(actual) = other_id(id, wanted) {
                 violations.push(container.violation(&field, &expected, actual, IDENTITY_CONTROL));
             }
         }
     }
     if strict_capabilities && !pod.is_windows() {
-        for container in pod.containers() {
+        for container in &pod.containers {
             let capabilities = container
-                .security_context_field("capabilities")
-                .and_then(Value::as_object);
-            let field = |key: &str| capabilities.and_then(|caps| present(caps.get(key)));
-            let add_problem = match field("add") {
-                None => None,
-                Some(Value::Array(added)) if added.is_empty() => None,
-                Some(Value::Array(added)) => Some(show_list(added)),
-                Some(other) => Some(wrong_type(other, "a list")),
-            };
-            if let Some(actual) = add_problem {
+                .security_context
+                .as_ref()
+                .and_then(|sc| sc.capabilities.as_ref());
+            let added = capabilities.and_then(|capabilities| capabilities.add.as_ref());
+            if let Some(added) = added.filter(|added| !added.is_empty()) {
                 violations.push(container.violation(
                     "securityContext.capabilities.add",
                     "empty or unset",
-                    actual,
+                    show_list(added),
                     IDENTITY_CONTROL,
                 ));
             }
-            let drop_problem = match field("drop") {
-                Some(Value::Array(dropped)) if dropped.len() == 1 && dropped[0] == "ALL" => None,
-                Some(Value::Array(dropped)) => Some(with_case_hint(show_list(dropped), dropped)),
-                Some(other) => Some(wrong_type(other, "a list")),
-                None => Some("unset".to_owned()),
-            };
+            let drop_problem =
+                match capabilities.and_then(|capabilities| capabilities.drop.as_ref()) {
+                    Some(dropped) if dropped.len() == 1 && dropped[0] == "ALL" => None,
+                    Some(dropped) => Some(with_case_hint(show_list(dropped), dropped)),
+                    None => Some("unset".to_owned()),
+                };
             if let Some(actual) = drop_problem {
                 violations.push(container.violation(
                     "securityContext.capabilities.drop",
@@ -85,29 +95,27 @@ pub fn check_identity(
     violations
 }
 
+/// Reads one id of a container's securityContext.
+type IdOf = fn(&SecurityContext) -> Option<i64>;
+
 /// What was found when an explicit id differs from `wanted`.
-fn other_id(value: Option<&Value>, wanted: i64) -> Option<String> {
-    let value = value?;
-    match value.as_i64() {
-        Some(id) if id == wanted => None,
-        Some(id) => Some(id.to_string()),
-        None => Some(wrong_type(value, "an integer")),
-    }
+fn other_id(id: Option<i64>, wanted: i64) -> Option<String> {
+    id.filter(|&id| id != wanted).map(|id| id.to_string())
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::reading;
     use super::*;
-    use crate::value::from_json;
     use serde_json::{Value, json};
 
     fn identity(spec: &Value, strict: bool) -> Vec<Violation> {
-        check_identity(
-            Some(65534),
-            Some(65534),
-            strict,
-            from_json(spec).as_object().unwrap(),
+        reading(
+            &Value::Null,
+            spec,
             "spec.template.spec",
+            "spec.template.metadata",
+            |pod| check_identity(Some(65534), Some(65534), strict, pod),
         )
     }
 
@@ -119,13 +127,13 @@ mod tests {
 
         let failing = json!({"securityContext": {"runAsUser": 0, "runAsGroup": 65534},
             "initContainers": [{"name": "setup", "securityContext": {"runAsGroup": 0}}],
-            "containers": [{"name": "app", "securityContext": {"runAsUser": "65534"}}]});
+            "containers": [{"name": "app", "securityContext": {"runAsUser": 1000}}]});
         let found = identity(&failing, false);
         let shown: Vec<String> = found.iter().map(Violation::to_string).collect();
         assert_eq!(
             shown,
             [
-                "spec.template.spec.containers[0] \"app\": securityContext.runAsUser must be 65534 or unset (is \"65534\" (not an integer))",
+                "spec.template.spec.containers[0] \"app\": securityContext.runAsUser must be 65534 or unset (is 1000)",
                 "spec.template.spec.initContainers[0] \"setup\": securityContext.runAsGroup must be 65534 or unset (is 0)",
                 "spec.template.spec.securityContext.runAsUser must be 65534 or unset (is 0)",
             ]
@@ -133,13 +141,9 @@ mod tests {
         assert!(found.iter().all(|v| v.control == IDENTITY_CONTROL));
         // Nothing configured, nothing checked.
         assert!(
-            check_identity(
-                None,
-                None,
-                false,
-                from_json(&failing).as_object().unwrap(),
-                "spec"
-            )
+            reading(&Value::Null, &failing, "spec", "metadata", |pod| {
+                check_identity(None, None, false, pod)
+            })
             .is_empty()
         );
     }

@@ -50,9 +50,8 @@ mod windows_host_process;
 mod tests;
 
 pub use identity::{IDENTITY_CONTROL, check_identity};
-pub use pod::PodView;
 
-use crate::value::Map;
+use crate::podspec::Pod;
 use crate::violation::{Violation, sort_and_dedup};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -200,7 +199,7 @@ impl<'de> Deserialize<'de> for PssVersion {
 
 /// One implementation of a check: it adds what it finds in the pod to the
 /// list, so every check of a request fills one list.
-pub type CheckFn = fn(&PodView<'_>, &mut Vec<Violation>);
+pub type CheckFn = fn(&Pod<'_>, &mut Vec<Violation>);
 
 /// A check's implementation from `since` until the next one's `since`.
 #[derive(Clone, Copy)]
@@ -338,50 +337,17 @@ pub fn applicable_check_ids(level: PssLevel, version: PssVersion) -> Vec<&'stati
         .collect()
 }
 
-/// Checks one pod spec against the Pod Security Standards at `level` and
-/// `version` and returns every violation, sorted.
-///
-/// `spec` is the pod spec as a JSON object (a `PodSpec`, or a Knative
-/// `RevisionSpec`, which inlines one); `metadata` the pod (template)
-/// metadata, read for annotations; `spec_path` and `metadata_path` where
-/// they sit in the admitted object (`spec` / `metadata` for a Pod,
-/// `spec.template.spec` / `spec.template.metadata` for a Deployment).
-pub fn check_pod(
-    level: PssLevel,
-    version: PssVersion,
-    metadata: Option<&Map>,
-    spec: &Map,
-    spec_path: &str,
-    metadata_path: &str,
-) -> Vec<Violation> {
-    let pod = PodView::new(spec, metadata, spec_path, metadata_path);
-    let mut violations: Vec<Violation> = APPLICABLE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache
-            .as_ref()
-            .is_none_or(|(key, _)| *key != (level, version))
-        {
-            *cache = Some(((level, version), applicable_checks(level, version)));
-        }
-        let (_, applied) = cache.as_ref().expect("just filled");
-        let mut violations = Vec::new();
-        for applied in applied {
-            (applied.implementation.check)(&pod, &mut violations);
-        }
-        violations
-    });
+/// Checks one pod against the Pod Security Standards at `level` and
+/// `version` and returns every violation, sorted. The pod carries where its
+/// spec and metadata sit in the admitted object (`spec` / `metadata` for a
+/// Pod, `spec.template.spec` / `spec.template.metadata` for a Deployment).
+pub fn check_pod(level: PssLevel, version: PssVersion, pod: &Pod) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    for applied in applicable_checks(level, version) {
+        (applied.implementation.check)(pod, &mut violations);
+    }
     sort_and_dedup(&mut violations);
     violations
-}
-
-/// The checks chosen for a level and version.
-type ChosenChecks = ((PssLevel, PssVersion), Vec<AppliedCheck>);
-
-thread_local! {
-    /// The checks of the previous request's level and version: an instance
-    /// keeps its settings, so they are chosen once, not per request.
-    static APPLICABLE: std::cell::RefCell<Option<ChosenChecks>> =
-        const { std::cell::RefCell::new(None) };
 }
 
 /// How PSA names a level and version in its messages, e.g.

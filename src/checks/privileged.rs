@@ -1,8 +1,8 @@
 //! Privileged Containers: `securityContext.privileged: true` is forbidden
 //! on every container. Mirrors PSA's `check_privileged.go` (baseline, v1.0).
 
-use super::pod::{PodView, must_not_be_true};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::podspec::Pod;
 use crate::violation::Violation;
 
 const CONTROL: &str = "Privileged Containers";
@@ -14,13 +14,14 @@ pub(super) const CHECK: Check = Check {
     versions: &[VersionedCheck::new(PssVersion::v1(0), privileged_1_0)],
 };
 
-fn privileged_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
-    for container in pod.containers() {
-        if let Some(actual) = must_not_be_true(container.security_context_field("privileged")) {
+fn privileged_1_0(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
+    for container in &pod.containers {
+        let security_context = container.security_context.as_ref();
+        if security_context.and_then(|sc| sc.privileged) == Some(true) {
             violations.push(container.violation(
                 "securityContext.privileged",
                 "false",
-                actual,
+                "true".to_owned(),
                 CONTROL,
             ));
         }

@@ -5,9 +5,8 @@
 //! (`procMount_restricted`, restricted, v1.35, overriding `procMount` so
 //! that restricted keeps the strict rule even in a user namespace).
 
-use super::pod::{ContainerView, PodView, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::value::Value;
+use crate::podspec::Pod;
 use crate::violation::Violation;
 
 const CONTROL: &str = "/proc Mount Type";
@@ -34,35 +33,29 @@ pub(super) const RESTRICTED_CHECK: Check = Check {
     )],
 };
 
-fn proc_mount_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+fn proc_mount_1_0(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
     proc_mount(pod, "Default or unset", violations);
 }
 
-fn proc_mount_1_35_baseline(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+fn proc_mount_1_35_baseline(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
     if !pod.in_user_namespace() {
         let expected = "Default or unset (or the pod sets hostUsers: false)";
         proc_mount(pod, expected, violations);
     }
 }
 
-fn proc_mount(pod: &PodView<'_>, expected: &str, violations: &mut Vec<Violation>) {
-    for container in pod.containers() {
-        if let Some(actual) = problem(container) {
-            violations.push(container.violation(
+fn proc_mount(pod: &Pod<'_>, expected: &str, violations: &mut Vec<Violation>) {
+    for container in &pod.containers {
+        let security_context = container.security_context.as_ref();
+        match security_context.and_then(|sc| sc.proc_mount.as_deref()) {
+            None | Some("Default") => {}
+            Some(proc_mount) => violations.push(container.violation(
                 "securityContext.procMount",
                 expected,
-                actual,
+                proc_mount.to_owned(),
                 CONTROL,
-            ));
+            )),
         }
-    }
-}
-
-fn problem(container: &ContainerView<'_>) -> Option<String> {
-    match container.security_context_field("procMount")? {
-        Value::String(kind) if kind == "Default" => None,
-        Value::String(kind) => Some(kind.to_string()),
-        other => Some(wrong_type(other, "a string")),
     }
 }
 

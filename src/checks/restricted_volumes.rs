@@ -6,11 +6,11 @@
 //! pinned version here too.
 
 use super::host_path_volumes;
-use super::pod::{PodView, one_of};
+use super::pod::{one_of, quoted};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::value::Value;
+use crate::podspec::Pod;
 use crate::violation::Violation;
-use std::fmt::Write;
+use k8s_openapi::api::core::v1::Volume;
 
 const CONTROL: &str = "Volume Types";
 
@@ -37,31 +37,24 @@ const ALLOWED: &[&str] = &[
     "secret",
 ];
 
-fn restricted_volumes_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
-    for (index, volume) in pod.volumes() {
-        // Like PSA's switch, a volume passes when it has any allowed
-        // source (the API server refuses volumes with two sources).
-        if ALLOWED
-            .iter()
-            .any(|source| volume.get(source).is_some_and(Value::is_object))
-        {
+fn restricted_volumes_1_0(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
+    for (index, volume) in pod.spec.volumes.iter().flatten().enumerate() {
+        let mut sources: Vec<&str> = sources(volume)
+            .into_iter()
+            .filter_map(|(source, set)| set.then_some(source))
+            .collect();
+        // A volume with no source is an emptyDir (the API server defaults
+        // it so before PSA sees it). Like PSA's switch, a volume passes when
+        // it has any allowed source (the API server refuses volumes with two
+        // sources).
+        if sources.is_empty() || sources.iter().any(|source| ALLOWED.contains(source)) {
             continue;
         }
-        let mut sources: Vec<&str> = Vec::new();
-        for (key, value) in volume {
-            if key != "name" && !value.is_null() {
-                sources.push(key);
-            }
-        }
-        crate::sort::sort_by(&mut sources, &|a, b| a.cmp(b));
-        let mut actual = if sources.is_empty() {
-            "no volume source".to_owned()
-        } else {
-            format!("{} volume", sources.join(" + "))
-        };
-        // Quoted as JSON, as the HostPath Volumes check shows it.
-        if let Some(name @ Value::String(_)) = volume.get("name") {
-            let _ = write!(actual, " {name}");
+        sources.sort_unstable();
+        let mut actual = format!("{} volume", sources.join(" + "));
+        if !volume.name.is_empty() {
+            actual.push(' ');
+            actual.push_str(&quoted(&volume.name));
         }
         violations.push(pod.violation(
             &format!("volumes[{index}]"),
@@ -70,6 +63,51 @@ fn restricted_volumes_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
             CONTROL,
         ));
     }
+}
+
+/// Every volume source by its field name, and whether `volume` sets it.
+fn sources(volume: &Volume) -> [(&'static str, bool); 30] {
+    [
+        (
+            "awsElasticBlockStore",
+            volume.aws_elastic_block_store.is_some(),
+        ),
+        ("azureDisk", volume.azure_disk.is_some()),
+        ("azureFile", volume.azure_file.is_some()),
+        ("cephfs", volume.cephfs.is_some()),
+        ("cinder", volume.cinder.is_some()),
+        ("configMap", volume.config_map.is_some()),
+        ("csi", volume.csi.is_some()),
+        ("downwardAPI", volume.downward_api.is_some()),
+        ("emptyDir", volume.empty_dir.is_some()),
+        ("ephemeral", volume.ephemeral.is_some()),
+        ("fc", volume.fc.is_some()),
+        ("flexVolume", volume.flex_volume.is_some()),
+        ("flocker", volume.flocker.is_some()),
+        ("gcePersistentDisk", volume.gce_persistent_disk.is_some()),
+        ("gitRepo", volume.git_repo.is_some()),
+        ("glusterfs", volume.glusterfs.is_some()),
+        ("hostPath", volume.host_path.is_some()),
+        ("image", volume.image.is_some()),
+        ("iscsi", volume.iscsi.is_some()),
+        ("nfs", volume.nfs.is_some()),
+        (
+            "persistentVolumeClaim",
+            volume.persistent_volume_claim.is_some(),
+        ),
+        (
+            "photonPersistentDisk",
+            volume.photon_persistent_disk.is_some(),
+        ),
+        ("portworxVolume", volume.portworx_volume.is_some()),
+        ("projected", volume.projected.is_some()),
+        ("quobyte", volume.quobyte.is_some()),
+        ("rbd", volume.rbd.is_some()),
+        ("scaleIO", volume.scale_io.is_some()),
+        ("secret", volume.secret.is_some()),
+        ("storageos", volume.storageos.is_some()),
+        ("vsphereVolume", volume.vsphere_volume.is_some()),
+    ]
 }
 
 #[cfg(test)]
@@ -111,5 +149,15 @@ mod tests {
         assert_eq!(found[1].control, "Volume Types");
         // nfs is fine at baseline; hostPath is not.
         assert_eq!(paths(&baseline(&spec)), ["spec.volumes[2].hostPath"]);
+    }
+
+    #[test]
+    fn a_volume_without_a_source_is_an_empty_dir() {
+        let mut spec = restricted_pod();
+        spec["volumes"] = json!([{"name": "scratch"}]);
+        assert!(restricted(&spec).is_empty());
+        spec["volumes"] = json!([{"name": "both", "nfs": {"server": "nfs.example", "path": "/"},
+            "gitRepo": {"repository": "https://git.example/repo"}}]);
+        assert_eq!(restricted(&spec)[0].actual, "gitRepo + nfs volume \"both\"");
     }
 }

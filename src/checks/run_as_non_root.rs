@@ -4,9 +4,8 @@
 //! PSA's `check_runAsNonRoot.go` (restricted, v1.0; from v1.35 a pod with
 //! `hostUsers: false` is exempt, since its root is not the node's root).
 
-use super::pod::{PodView, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::value::Value;
+use crate::podspec::Pod;
 use crate::violation::Violation;
 
 const CONTROL: &str = "Running as Non-root";
@@ -21,35 +20,40 @@ pub(super) const CHECK: Check = Check {
     ],
 };
 
-fn run_as_non_root_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
-    let pod_value = pod.security_context_field("runAsNonRoot");
-    let pod_true = pod_value == Some(&Value::Bool(true));
-    if let Some(value) = pod_value.filter(|_| !pod_true) {
-        let actual = match value {
-            Value::Bool(false) => "false".to_owned(),
-            other => wrong_type(other, "a boolean"),
-        };
-        violations.push(pod.violation("securityContext.runAsNonRoot", "true", actual, CONTROL));
+fn run_as_non_root_1_0(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
+    let pod_value = pod
+        .security_context
+        .as_ref()
+        .and_then(|sc| sc.run_as_non_root);
+    if pod_value == Some(false) {
+        violations.push(pod.violation(
+            "securityContext.runAsNonRoot",
+            "true",
+            "false".to_owned(),
+            CONTROL,
+        ));
     }
-    for container in pod.containers() {
-        let actual = match container.security_context_field("runAsNonRoot") {
-            Some(Value::Bool(true)) => continue,
-            Some(Value::Bool(false)) => "false".to_owned(),
-            Some(other) => wrong_type(other, "a boolean"),
-            None if pod_true => continue,
-            None if pod_value.is_some() => "unset, and the pod's is not true".to_owned(),
-            None => "unset".to_owned(),
+    for container in &pod.containers {
+        let security_context = container.security_context.as_ref();
+        let actual = match (
+            security_context.and_then(|sc| sc.run_as_non_root),
+            pod_value,
+        ) {
+            (Some(true), _) | (None, Some(true)) => continue,
+            (Some(false), _) => "false",
+            (None, Some(false)) => "unset, and the pod's is not true",
+            (None, None) => "unset",
         };
         violations.push(container.violation(
             "securityContext.runAsNonRoot",
             "true, here or in the pod's securityContext",
-            actual,
+            actual.to_owned(),
             CONTROL,
         ));
     }
 }
 
-fn run_as_non_root_1_35(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+fn run_as_non_root_1_35(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
     if !pod.in_user_namespace() {
         run_as_non_root_1_0(pod, violations);
     }

@@ -2,9 +2,8 @@
 //! Mirrors PSA's `check_runAsUser.go` (restricted, v1.23; from v1.35 a pod
 //! with `hostUsers: false` is exempt).
 
-use super::pod::{PodView, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::value::Value;
+use crate::podspec::Pod;
 use crate::violation::Violation;
 
 const CONTROL: &str = "Running as Non-root user";
@@ -20,33 +19,29 @@ pub(super) const CHECK: Check = Check {
     ],
 };
 
-fn run_as_user_1_23(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
-    if let Some(actual) = root_uid(pod.security_context_field("runAsUser")) {
-        violations.push(pod.violation("securityContext.runAsUser", EXPECTED, actual, CONTROL));
+fn run_as_user_1_23(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
+    if pod.security_context.as_ref().and_then(|sc| sc.run_as_user) == Some(0) {
+        violations.push(pod.violation(
+            "securityContext.runAsUser",
+            EXPECTED,
+            "0".to_owned(),
+            CONTROL,
+        ));
     }
-    for container in pod.containers() {
-        if let Some(actual) = root_uid(container.security_context_field("runAsUser")) {
+    for container in &pod.containers {
+        let security_context = container.security_context.as_ref();
+        if security_context.and_then(|sc| sc.run_as_user) == Some(0) {
             violations.push(container.violation(
                 "securityContext.runAsUser",
                 EXPECTED,
-                actual,
+                "0".to_owned(),
                 CONTROL,
             ));
         }
     }
 }
 
-/// What was found when a runAsUser value is 0 or not an integer.
-fn root_uid(value: Option<&Value>) -> Option<String> {
-    let value = value?;
-    match value.as_i64() {
-        Some(0) => Some("0".to_owned()),
-        Some(_) => None,
-        None => Some(wrong_type(value, "an integer")),
-    }
-}
-
-fn run_as_user_1_35(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+fn run_as_user_1_35(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
     if !pod.in_user_namespace() {
         run_as_user_1_23(pod, violations);
     }

@@ -2,10 +2,10 @@
 //! be one of the container types. Mirrors PSA's `check_seLinuxOptions.go`
 //! (baseline, v1.0; v1.31 adds `container_engine_t`).
 
-use super::pod::{PodView, must_be_empty, present, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::value::{Map, Value};
+use crate::podspec::Pod;
 use crate::violation::Violation;
+use k8s_openapi::api::core::v1::SELinuxOptions;
 
 const CONTROL: &str = "SELinux";
 
@@ -28,16 +28,20 @@ const TYPES_1_31: &[&str] = &[
     "container_engine_t",
 ];
 
-fn se_linux_options_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+fn se_linux_options_1_0(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
     se_linux_options(pod, TYPES_1_0, violations);
 }
 
-fn se_linux_options_1_31(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+fn se_linux_options_1_31(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
     se_linux_options(pod, TYPES_1_31, violations);
 }
 
-fn se_linux_options(pod: &PodView<'_>, types: &[&str], violations: &mut Vec<Violation>) {
-    for (field, expected, actual) in problems(pod.security_context(), types) {
+fn se_linux_options(pod: &Pod<'_>, types: &[&str], violations: &mut Vec<Violation>) {
+    let pod_options = pod.security_context.as_ref();
+    for (field, expected, actual) in problems(
+        pod_options.and_then(|sc| sc.se_linux_options.as_ref()),
+        types,
+    ) {
         violations.push(pod.violation(
             &format!("securityContext.{field}"),
             &expected,
@@ -45,8 +49,12 @@ fn se_linux_options(pod: &PodView<'_>, types: &[&str], violations: &mut Vec<Viol
             CONTROL,
         ));
     }
-    for container in pod.containers() {
-        for (field, expected, actual) in problems(container.security_context(), types) {
+    for container in &pod.containers {
+        let security_context = container.security_context.as_ref();
+        for (field, expected, actual) in problems(
+            security_context.and_then(|sc| sc.se_linux_options.as_ref()),
+            types,
+        ) {
             violations.push(container.violation(
                 &format!("securityContext.{field}"),
                 &expected,
@@ -59,38 +67,30 @@ fn se_linux_options(pod: &PodView<'_>, types: &[&str], violations: &mut Vec<Viol
 
 /// (field relative to the securityContext, expected, actual) for each
 /// offending part of `seLinuxOptions`.
-fn problems(security_context: Option<&Map>, types: &[&str]) -> Vec<(&'static str, String, String)> {
-    let Some(options) = security_context.and_then(|context| present(context.get("seLinuxOptions")))
-    else {
+fn problems(
+    options: Option<&SELinuxOptions>,
+    types: &[&str],
+) -> Vec<(&'static str, String, String)> {
+    let Some(options) = options else {
         return Vec::new();
     };
-    let Some(options) = options.as_object() else {
-        return vec![(
-            "seLinuxOptions",
-            "an object".to_owned(),
-            wrong_type(options, "an object"),
-        )];
-    };
     let mut found = Vec::new();
-    let type_actual = match present(options.get("type")) {
-        None => None,
-        Some(Value::String(kind)) if kind.is_empty() || types.contains(&kind.as_ref()) => None,
-        Some(Value::String(kind)) => Some(kind.to_string()),
-        Some(other) => Some(wrong_type(other, "a string")),
-    };
-    if let Some(actual) = type_actual {
+    if let Some(kind) = options.type_.as_deref()
+        && !kind.is_empty()
+        && !types.contains(&kind)
+    {
         found.push((
             "seLinuxOptions.type",
             format!("unset or one of {}", types.join(", ")),
-            actual,
+            kind.to_owned(),
         ));
     }
-    for (key, field) in [
-        ("user", "seLinuxOptions.user"),
-        ("role", "seLinuxOptions.role"),
+    for (value, field) in [
+        (&options.user, "seLinuxOptions.user"),
+        (&options.role, "seLinuxOptions.role"),
     ] {
-        if let Some(actual) = must_be_empty(options.get(key)) {
-            found.push((field, "unset".to_owned(), actual));
+        if let Some(value) = value.as_deref().filter(|value| !value.is_empty()) {
+            found.push((field, "unset".to_owned(), value.to_owned()));
         }
     }
     found

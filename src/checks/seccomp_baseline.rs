@@ -9,9 +9,9 @@
 //!
 //! At restricted from v1.19, `seccompProfile_restricted` replaces it.
 
-use super::pod::{PodView, profile_problem, wrong_type};
+use super::pod::{profile_problem, quoted};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::value::Value;
+use crate::podspec::Pod;
 use crate::violation::Violation;
 
 const CONTROL: &str = "Seccomp";
@@ -29,35 +29,28 @@ pub(super) const CHECK: Check = Check {
     ],
 };
 
-fn seccomp_profile_baseline_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
-    let Some(annotations) = pod.annotations() else {
+fn seccomp_profile_baseline_1_0(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
+    if pod.annotations.is_empty() {
         return;
-    };
+    }
     let mut keys = vec![POD_ANNOTATION.to_owned()];
-    for container in pod.containers() {
+    for container in &pod.containers {
         // A container without a name is looked up under the bare prefix, as
         // PSA does with Go's empty name.
-        keys.push(format!(
-            "{CONTAINER_ANNOTATION_PREFIX}{}",
-            container.name.unwrap_or("")
-        ));
+        keys.push(format!("{CONTAINER_ANNOTATION_PREFIX}{}", container.name()));
     }
     for key in keys {
-        let Some(value) = annotations.get(&key) else {
+        let Some(profile) = pod.annotations.get(&key) else {
             continue;
         };
-        // Go decodes a null annotation value as "", which is not allowed.
-        let actual = match value {
-            Value::String(profile) if allowed_annotation(profile) => continue,
-            Value::String(_) => value.to_string(),
-            Value::Null => "\"\"".to_owned(),
-            other => wrong_type(other, "a string"),
-        };
+        if allowed_annotation(profile) {
+            continue;
+        }
         violations.push(Violation::pod(
             pod.annotation_path(&key),
             &format!("annotations[{key}]"),
             "runtime/default, docker/default or localhost/<profile>",
-            actual,
+            quoted(profile),
             CONTROL,
         ));
     }
@@ -67,22 +60,24 @@ fn allowed_annotation(profile: &str) -> bool {
     profile == "runtime/default" || profile == "docker/default" || profile.starts_with("localhost/")
 }
 
-fn seccomp_profile_baseline_1_19(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+fn seccomp_profile_baseline_1_19(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
     const EXPECTED: &str = "RuntimeDefault, Localhost or unset";
-    if let Some((field, actual)) = profile_problem(pod.security_context(), "seccompProfile") {
+    let pod_context = pod.security_context.as_ref();
+    let pod_profile = pod_context.and_then(|sc| sc.seccomp_profile.as_ref());
+    if let Some(actual) = profile_problem(pod_profile.map(|profile| profile.type_.as_str())) {
         violations.push(pod.violation(
-            &format!("securityContext.{field}"),
+            "securityContext.seccompProfile.type",
             EXPECTED,
             actual,
             CONTROL,
         ));
     }
-    for container in pod.containers() {
-        if let Some((field, actual)) =
-            profile_problem(container.security_context(), "seccompProfile")
-        {
+    for container in &pod.containers {
+        let security_context = container.security_context.as_ref();
+        let profile = security_context.and_then(|sc| sc.seccomp_profile.as_ref());
+        if let Some(actual) = profile_problem(profile.map(|profile| profile.type_.as_str())) {
             violations.push(container.violation(
-                &format!("securityContext.{field}"),
+                "securityContext.seccompProfile.type",
                 EXPECTED,
                 actual,
                 CONTROL,

@@ -5,10 +5,10 @@
 //! `spec.os.name: windows`, where the API forbids the field). Overrides
 //! `seccompProfile_baseline`.
 
-use super::pod::PodView;
 use super::pod::profile_problem;
 use super::seccomp_baseline;
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
+use crate::podspec::Pod;
 use crate::violation::Violation;
 
 const CONTROL: &str = "Seccomp";
@@ -34,30 +34,30 @@ pub(super) const CHECK: Check = Check {
     ],
 };
 
-fn seccomp_profile_restricted_1_19(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
-    let pod_problem = profile_problem(pod.security_context(), "seccompProfile");
-    let pod_is_set = pod.security_context_field("seccompProfile").is_some();
-    if let Some((field, actual)) = &pod_problem {
+fn seccomp_profile_restricted_1_19(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
+    let pod_context = pod.security_context.as_ref();
+    let pod_profile = pod_context.and_then(|sc| sc.seccomp_profile.as_ref());
+    let pod_problem = profile_problem(pod_profile.map(|profile| profile.type_.as_str()));
+    if let Some(actual) = &pod_problem {
         violations.push(pod.violation(
-            &format!("securityContext.{field}"),
+            "securityContext.seccompProfile.type",
             EXPECTED,
             actual.clone(),
             CONTROL,
         ));
     }
-    for container in pod.containers() {
-        if container.security_context_field("seccompProfile").is_some() {
-            if let Some((field, actual)) =
-                profile_problem(container.security_context(), "seccompProfile")
-            {
+    for container in &pod.containers {
+        let security_context = container.security_context.as_ref();
+        if let Some(profile) = security_context.and_then(|sc| sc.seccomp_profile.as_ref()) {
+            if let Some(actual) = profile_problem(Some(&profile.type_)) {
                 violations.push(container.violation(
-                    &format!("securityContext.{field}"),
+                    "securityContext.seccompProfile.type",
                     EXPECTED,
                     actual,
                     CONTROL,
                 ));
             }
-        } else if pod_problem.is_some() || !pod_is_set {
+        } else if pod_problem.is_some() || pod_profile.is_none() {
             // Neither the container nor (validly) the pod sets a profile.
             let actual = if pod_problem.is_some() {
                 "unset, and the pod's is not allowed"
@@ -74,7 +74,7 @@ fn seccomp_profile_restricted_1_19(pod: &PodView<'_>, violations: &mut Vec<Viola
     }
 }
 
-fn seccomp_profile_restricted_1_25(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+fn seccomp_profile_restricted_1_25(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
     if !pod.is_windows() {
         seccomp_profile_restricted_1_19(pod, violations);
     }

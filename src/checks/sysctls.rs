@@ -3,9 +3,8 @@
 //! `check_sysctls.go` (baseline; the safe list grew at v1.27, v1.29, v1.32
 //! and v1.37).
 
-use super::pod::{PodView, present, wrong_type};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::value::Value;
+use crate::podspec::Pod;
 use crate::violation::Violation;
 
 const CONTROL: &str = "Sysctls";
@@ -47,58 +46,45 @@ const SAFE: &[&str] = &[
     "net.ipv4.tcp_notsent_lowat",
 ];
 
-fn sysctls_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+fn sysctls_1_0(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
     sysctls(pod, &SAFE[..5], violations);
 }
 
-fn sysctls_1_27(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+fn sysctls_1_27(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
     sysctls(pod, &SAFE[..6], violations);
 }
 
-fn sysctls_1_29(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+fn sysctls_1_29(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
     sysctls(pod, &SAFE[..10], violations);
 }
 
-fn sysctls_1_32(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+fn sysctls_1_32(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
     sysctls(pod, &SAFE[..12], violations);
 }
 
-fn sysctls_1_37(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
+fn sysctls_1_37(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
     sysctls(pod, SAFE, violations);
 }
 
-fn sysctls(pod: &PodView<'_>, safe: &[&str], violations: &mut Vec<Violation>) {
-    let entries = match pod.security_context_field("sysctls") {
-        None => return,
-        Some(Value::Array(entries)) => entries,
-        Some(other) => {
-            violations.push(pod.violation(
-                "securityContext.sysctls",
-                "a list of safe sysctls",
-                wrong_type(other, "a list"),
-                CONTROL,
-            ));
-            return;
-        }
+fn sysctls(pod: &Pod<'_>, safe: &[&str], violations: &mut Vec<Violation>) {
+    let Some(entries) = pod
+        .security_context
+        .as_ref()
+        .and_then(|sc| sc.sysctls.as_ref())
+    else {
+        return;
     };
-    for (index, entry) in entries.iter().enumerate() {
-        let (field, actual) = match entry {
-            // A missing name decodes to "", which is not safe.
-            Value::Object(sysctl) => match present(sysctl.get("name")) {
-                Some(Value::String(name)) if safe.contains(&name.as_ref()) => continue,
-                Some(Value::String(name)) => (format!("sysctls[{index}].name"), name.to_string()),
-                Some(other) => (
-                    format!("sysctls[{index}].name"),
-                    wrong_type(other, "a string"),
-                ),
-                None => (format!("sysctls[{index}].name"), "unset".to_owned()),
-            },
-            other => (format!("sysctls[{index}]"), wrong_type(other, "an object")),
+    for (index, sysctl) in entries.iter().enumerate() {
+        let actual = match sysctl.name.as_str() {
+            name if safe.contains(&name) => continue,
+            // A missing name reads as "", which is not safe.
+            "" => "unset",
+            name => name,
         };
         violations.push(pod.violation(
-            &format!("securityContext.{field}"),
+            &format!("securityContext.sysctls[{index}].name"),
             &format!("a safe sysctl ({})", safe.join(", ")),
-            actual,
+            actual.to_owned(),
             CONTROL,
         ));
     }
@@ -152,5 +138,14 @@ mod tests {
                     .all(|v| v.control != "Sysctls")
             );
         }
+    }
+
+    #[test]
+    fn a_sysctl_without_a_name_is_not_safe() {
+        let spec = json!({"securityContext": {"sysctls": [{"value": "1"}]},
+            "containers": [{"name": "web"}]});
+        let found = baseline(&spec);
+        assert_eq!(paths(&found), ["spec.securityContext.sysctls[0].name"]);
+        assert_eq!(found[0].actual, "unset");
     }
 }

@@ -2,7 +2,7 @@
 //! checks run at which level and version, and the overrides between them.
 
 use super::*;
-use crate::value::from_json;
+use crate::podspec::{Node, Pod, read};
 use serde_json::{Value, json};
 
 /// A pod spec that meets restricted at every version: one container with
@@ -20,16 +20,37 @@ pub(super) fn restricted_pod() -> Value {
     })
 }
 
+/// Reads a pod template (`metadata`, `spec`) given as JSON the way the
+/// policy reads a request, at the paths given, and runs `check` on it; or
+/// says why the template is refused.
+pub(super) fn try_reading<T>(
+    metadata: &Value,
+    spec: &Value,
+    spec_path: &str,
+    metadata_path: &str,
+    check: impl FnOnce(&Pod) -> T,
+) -> Result<T, String> {
+    let text = json!({"metadata": metadata, "spec": spec}).to_string();
+    let template: Node = read(&text, "")?;
+    let pod = Pod::read(template, spec_path.into(), metadata_path.into())?
+        .ok_or_else(|| "no pod spec".to_owned())?;
+    Ok(check(&pod))
+}
+
+/// [`try_reading`] for a template that is read.
+pub(super) fn reading<T>(
+    metadata: &Value,
+    spec: &Value,
+    spec_path: &str,
+    metadata_path: &str,
+    check: impl FnOnce(&Pod) -> T,
+) -> T {
+    try_reading(metadata, spec, spec_path, metadata_path, check).expect("a readable pod")
+}
+
 /// Checks `spec` (a JSON object) at a Pod's paths, without metadata.
 pub(super) fn at(level: PssLevel, version: PssVersion, spec: &Value) -> Vec<Violation> {
-    check_pod(
-        level,
-        version,
-        None,
-        from_json(spec).as_object().expect("a spec object"),
-        "spec",
-        "metadata",
-    )
+    with_metadata(level, version, &Value::Null, spec)
 }
 
 pub(super) fn with_metadata(
@@ -38,14 +59,9 @@ pub(super) fn with_metadata(
     metadata: &Value,
     spec: &Value,
 ) -> Vec<Violation> {
-    check_pod(
-        level,
-        version,
-        from_json(metadata).as_object(),
-        from_json(spec).as_object().expect("a spec object"),
-        "spec",
-        "metadata",
-    )
+    reading(metadata, spec, "spec", "metadata", |pod| {
+        check_pod(level, version, pod)
+    })
 }
 
 pub(super) fn baseline(spec: &Value) -> Vec<Violation> {
@@ -252,13 +268,12 @@ fn a_deployment_template_gets_template_paths() {
     let metadata = json!({"annotations": {
         "container.apparmor.security.beta.kubernetes.io/web": "unconfined"}});
     let spec = json!({"containers": [{"name": "web", "securityContext": {"privileged": true}}]});
-    let found = check_pod(
-        PssLevel::Baseline,
-        PssVersion::LATEST,
-        from_json(&metadata).as_object(),
-        from_json(&spec).as_object().unwrap(),
+    let found = reading(
+        &metadata,
+        &spec,
         "spec.template.spec",
         "spec.template.metadata",
+        |pod| check_pod(PssLevel::Baseline, PssVersion::LATEST, pod),
     );
     let shown: Vec<String> = found.iter().map(Violation::to_string).collect();
     assert_eq!(
@@ -274,27 +289,54 @@ fn a_deployment_template_gets_template_paths() {
 fn a_knative_revision_spec_is_read_like_a_pod_spec() {
     let spec = json!({"containerConcurrency": 10, "timeoutSeconds": 300,
         "containers": [{"image": "registry.example/fn", "securityContext": {"allowPrivilegeEscalation": true}}]});
-    let found = check_pod(
-        PssLevel::Restricted,
-        PssVersion::LATEST,
-        None,
-        from_json(&spec).as_object().unwrap(),
+    let found = reading(
+        &Value::Null,
+        &spec,
         "spec.template.spec",
         "spec.template.metadata",
+        |pod| check_pod(PssLevel::Restricted, PssVersion::LATEST, pod),
     );
     // The unnamed container is reported by path alone.
     assert!(found.iter().any(|v| v.to_string()
         == "spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation must be false (is true)"));
 }
 
+/// Checks one odd template: it is either refused when read, with the path
+/// of the offending value, or checked at every level and version (and by
+/// the fixed-identity profile) without a panic. Whether it was refused.
+fn refused_or_checked(metadata: &Value, spec: &Value) -> bool {
+    let checked = try_reading(metadata, spec, "spec", "metadata", |pod| {
+        for minor in [0, 18, 19, 22, 25, 34, 35, 37] {
+            for level in [PssLevel::Baseline, PssLevel::Restricted] {
+                for violation in check_pod(level, PssVersion::v1(minor), pod) {
+                    let _ = violation.to_string();
+                }
+            }
+        }
+        let _ = check_identity(Some(1), Some(1), true, pod);
+    });
+    match checked {
+        Ok(()) => false,
+        Err(refusal) => {
+            assert!(
+                (refusal.starts_with("spec.") || refusal.starts_with("metadata."))
+                    && refusal.contains(": "),
+                "{refusal}"
+            );
+            true
+        }
+    }
+}
+
 #[test]
-fn no_json_makes_a_check_panic() {
+fn odd_json_is_refused_when_read_or_checked_without_panic() {
     let odd_values = [
         json!(null),
         json!(true),
         json!(0),
         json!(-1),
         json!(1.5),
+        json!(""),
         json!("x"),
         json!([]),
         json!([null, 1, "a", {}, []]),
@@ -336,6 +378,17 @@ fn no_json_makes_a_check_panic() {
         "windowsOptions",
         "sysctls",
     ];
+    let annotations = json!({"annotations": {
+        "container.apparmor.security.beta.kubernetes.io/a": "unconfined",
+        "seccomp.security.alpha.kubernetes.io/pod": ""}});
+    let (mut refused, mut checked) = (0, 0);
+    let mut tally = |was_refused: bool| {
+        if was_refused {
+            refused += 1;
+        } else {
+            checked += 1;
+        }
+    };
     for odd in &odd_values {
         let mut specs = Vec::new();
         for key in keys {
@@ -351,48 +404,59 @@ fn no_json_makes_a_check_panic() {
                     "livenessProbe": {"httpGet": odd, "tcpSocket": {"host": odd}},
                     "lifecycle": {"preStop": odd, "postStart": {"httpGet": {"host": odd}}}}],
                 "volumes": [{"name": odd, "hostPath": odd, "secret": odd}, odd]}));
+            // One odd value at a time, so the rest of the pod is read.
+            specs.push(json!({"securityContext": { key: odd }}));
+            specs.push(json!({"containers": [{"name": "a", "securityContext": { key: odd }}]}));
         }
-        let metadata = json!({"annotations": {
+        for spec in &specs {
+            tally(refused_or_checked(&annotations, spec));
+        }
+        let odd_annotations = json!({"annotations": {
             "container.apparmor.security.beta.kubernetes.io/a": odd,
             "seccomp.security.alpha.kubernetes.io/pod": odd}});
-        for spec in &specs {
-            for minor in [0, 18, 19, 22, 25, 34, 35, 37] {
-                for level in [PssLevel::Baseline, PssLevel::Restricted] {
-                    let found = with_metadata(level, PssVersion::v1(minor), &metadata, spec);
-                    for violation in &found {
-                        let _ = violation.to_string();
-                    }
-                }
-            }
-            let _ = check_identity(
-                Some(1),
-                Some(1),
-                true,
-                from_json(spec).as_object().unwrap(),
-                "spec",
-            );
-        }
+        tally(refused_or_checked(&odd_annotations, &restricted_pod()));
+        tally(refused_or_checked(
+            &json!({ "annotations": odd }),
+            &restricted_pod(),
+        ));
     }
+    assert!(
+        refused > 100 && checked > 100,
+        "{refused} refused, {checked} checked"
+    );
 }
 
 #[test]
-fn wrong_types_in_restricted_fields_are_violations() {
+fn wrong_types_in_restricted_fields_are_refused_when_read() {
+    let refusal = |spec: &Value| {
+        try_reading(&Value::Null, spec, "spec", "metadata", |_| ()).expect_err("refused")
+    };
     let mut spec = restricted_pod();
     spec["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = json!("false");
-    spec["containers"][0]["securityContext"]["privileged"] = json!("false");
-    let found = restricted(&spec);
-    let actual: Vec<&str> = found.iter().map(|v| v.actual.as_str()).collect();
     assert_eq!(
-        actual,
-        ["\"false\" (not a boolean)", "\"false\" (not a boolean)"]
+        refusal(&spec),
+        "spec.containers[0].securityContext.allowPrivilegeEscalation: invalid type: string \"false\", expected a boolean"
     );
-    // A securityContext that is not an object holds nothing: the required
-    // fields are simply unset.
+    let mut spec = restricted_pod();
+    spec["securityContext"]["runAsNonRoot"] = json!(1);
+    assert_eq!(
+        refusal(&spec),
+        "spec.securityContext.runAsNonRoot: invalid type: integer `1`, expected a boolean"
+    );
     let mut spec = restricted_pod();
     spec["containers"][0]["securityContext"] = json!("locked-down");
-    let found = restricted(&spec);
-    assert_eq!(
-        found.iter().map(|v| v.actual.as_str()).collect::<Vec<_>>(),
-        ["unset", "unset"]
+    assert!(
+        refusal(&spec).starts_with(
+            "spec.containers[0].securityContext: invalid type: string \"locked-down\""
+        ),
+        "{}",
+        refusal(&spec)
+    );
+    let mut spec = restricted_pod();
+    spec["containers"][0]["securityContext"]["capabilities"]["drop"] = json!("ALL");
+    assert!(
+        refusal(&spec).starts_with("spec.containers[0].securityContext.capabilities.drop: "),
+        "{}",
+        refusal(&spec)
     );
 }

@@ -2,10 +2,10 @@
 //! Windows node) are forbidden, at pod and container level. Mirrors PSA's
 //! `check_windowsHostProcess.go` (baseline, v1.0).
 
-use super::pod::{PodView, must_not_be_true};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::value::Map;
+use crate::podspec::Pod;
 use crate::violation::Violation;
+use k8s_openapi::api::core::v1::WindowsSecurityContextOptions;
 
 const CONTROL: &str = "HostProcess";
 const FIELD: &str = "securityContext.windowsOptions.hostProcess";
@@ -20,20 +20,21 @@ pub(super) const CHECK: Check = Check {
     )],
 };
 
-fn windows_host_process_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
-    if let Some(actual) = host_process(pod.security_context()) {
-        violations.push(pod.violation(FIELD, "false", actual, CONTROL));
+fn windows_host_process_1_0(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
+    let pod_options = pod.security_context.as_ref();
+    if host_process(pod_options.and_then(|sc| sc.windows_options.as_ref())) {
+        violations.push(pod.violation(FIELD, "false", "true".to_owned(), CONTROL));
     }
-    for container in pod.containers() {
-        if let Some(actual) = host_process(container.security_context()) {
-            violations.push(container.violation(FIELD, "false", actual, CONTROL));
+    for container in &pod.containers {
+        let security_context = container.security_context.as_ref();
+        if host_process(security_context.and_then(|sc| sc.windows_options.as_ref())) {
+            violations.push(container.violation(FIELD, "false", "true".to_owned(), CONTROL));
         }
     }
 }
 
-fn host_process(security_context: Option<&Map>) -> Option<String> {
-    let options = security_context?.get("windowsOptions")?.as_object()?;
-    must_not_be_true(options.get("hostProcess"))
+fn host_process(options: Option<&WindowsSecurityContextOptions>) -> bool {
+    options.and_then(|options| options.host_process) == Some(true)
 }
 
 #[cfg(test)]
