@@ -125,7 +125,7 @@ mod tests {
             ),
             (
                 b"{\"request\": {\"kind\": \"Pod\"}}",
-                "invalid type: string \"Pod\", expected a group, version and kind at line 1 column 27",
+                "invalid type: string \"Pod\", expected a group, version and kind at line 1 column 26",
             ),
             (
                 b"{\"request\": {\"object\": {}, \"object\": {}}}",
