@@ -84,9 +84,8 @@ impl Splicer {
     /// `base` with every edit applied; `None` when an edit is not within
     /// `base` (the raw values were not borrowed from it).
     pub fn apply(mut self, base: &str) -> Option<String> {
-        crate::sort::sort_by(&mut self.edits, &|a, b| {
-            (a.start, a.end).cmp(&(b.start, b.end))
-        });
+        // Stable: inserts at one position stay in the order they were made.
+        self.edits.sort_by_key(|edit| (edit.start, edit.end));
         let added: usize = self.edits.iter().map(|edit| edit.text.len()).sum();
         let mut out = String::with_capacity(base.len() + added);
         let mut copied_up_to = 0;

@@ -6,7 +6,6 @@
 //! settings with a sentence naming the key.
 
 pub mod admission;
-pub mod alloc;
 pub mod carriers;
 pub mod checks;
 pub mod defaults;
@@ -18,7 +17,6 @@ pub mod request;
 pub mod response;
 pub mod scan;
 pub mod settings;
-pub mod sort;
 pub mod value;
 pub mod violation;
 

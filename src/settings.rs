@@ -210,7 +210,7 @@ fn refuse_unknown_keys(map: &Map, known: &[&'static str], parent: &str) -> Resul
     if unknown.is_empty() {
         return Ok(());
     }
-    crate::sort::sort_by(&mut unknown, &|a, b| a.cmp(b));
+    unknown.sort_unstable();
     let first = unknown[0];
     let hint = match suggestion(first, known) {
         Some(known) => format!(" (did you mean \"{known}\"?)"),

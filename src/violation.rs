@@ -127,7 +127,7 @@ impl PartialOrd for Violation {
 
 /// Sorts and removes duplicates, the order every list is shown in.
 pub fn sort_and_dedup(violations: &mut Vec<Violation>) {
-    crate::sort::sort_by(violations, &Violation::cmp);
+    violations.sort();
     violations.dedup();
 }
 

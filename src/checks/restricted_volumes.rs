@@ -53,7 +53,7 @@ fn restricted_volumes_1_0(pod: &PodView<'_>, violations: &mut Vec<Violation>) {
                 sources.push(key);
             }
         }
-        crate::sort::sort_by(&mut sources, &|a, b| a.cmp(b));
+        sources.sort_unstable();
         let mut actual = if sources.is_empty() {
             "no volume source".to_owned()
         } else {
