@@ -336,7 +336,10 @@ mod tests {
             ..Response::default()
         };
         let answer = String::from_utf8(response.to_json()).unwrap();
-        assert!(answer.contains(&format!(r#""mutated_object":{object},"#)), "{answer}");
+        assert!(
+            answer.contains(&format!(r#""mutated_object":{object},"#)),
+            "{answer}"
+        );
     }
 
     #[test]
@@ -355,8 +358,11 @@ mod tests {
                 .unwrap()
                 .starts_with("the policy could not write the defaulted object: ")
         );
-        assert_eq!(answer, json!({"accepted": false, "message": answer["message"],
-            "code": null, "mutated_object": null, "audit_annotations": null, "warnings": null}));
+        assert_eq!(
+            answer,
+            json!({"accepted": false, "message": answer["message"],
+            "code": null, "mutated_object": null, "audit_annotations": null, "warnings": null})
+        );
     }
 
     #[test]
