@@ -6,21 +6,16 @@
 //! settings with a sentence naming the key.
 
 pub mod admission;
-pub mod alloc;
 pub mod carriers;
 pub mod checks;
 pub mod defaults;
 pub mod edits;
 pub mod insecure;
-pub mod json;
 pub mod log;
 pub mod podspec;
 pub mod request;
 pub mod response;
-pub mod scan;
 pub mod settings;
-pub mod sort;
-pub mod value;
 pub mod violation;
 
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;

@@ -1,23 +1,29 @@
 //! The answer to the host: accept, accept with a mutated object, or reject;
 //! and the warnings that say what was defaulted where.
-//!
-//! The JSON is written by hand because the mutated object is already JSON
-//! text (the request's own text with the edits spliced in): parsing it into a
-//! tree only to write it out again would double the cost of a mutation.
 
 use crate::defaults::Defaulted;
-use crate::json::write_string;
+use serde::ser::Error as _;
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
-#[derive(Debug, Default, PartialEq)]
+/// The `ValidationResponse` the Kubewarden host reads: the SDK's field
+/// names, absent values as `null`, as the SDK writes them.
+#[derive(Debug, Default, PartialEq, Serialize)]
 pub struct Response {
     pub accepted: bool,
     pub message: Option<String>,
     pub code: Option<u16>,
-    /// The whole object after defaulting, as JSON text.
+    /// The whole object after defaulting, as JSON text: the request's own
+    /// text with the edits spliced in, written out as it is rather than
+    /// parsed into a tree only to be written again.
+    #[serde(serialize_with = "raw_json")]
     pub mutated_object: Option<String>,
     /// Written into the audit log of the API server (structured violations).
-    pub audit_annotations: Vec<(String, String)>,
+    #[serde(serialize_with = "map_or_null")]
+    pub audit_annotations: BTreeMap<String, String>,
+    #[serde(serialize_with = "list_or_null")]
     pub warnings: Vec<String>,
 }
 
@@ -37,59 +43,45 @@ impl Response {
         }
     }
 
-    /// The `ValidationResponse` the Kubewarden host reads (snake_case keys,
-    /// absent values as `null`, as the SDK writes them).
+    /// The answer as JSON. A mutated object that is not JSON (a defect in
+    /// the edits) is refused rather than handed to the host.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut out = String::with_capacity(
-            128 + self.mutated_object.as_ref().map_or(0, String::len)
-                + self.warnings.iter().map(|w| w.len() + 3).sum::<usize>(),
-        );
-        out.push_str("{\"accepted\":");
-        out.push_str(if self.accepted { "true" } else { "false" });
-        out.push_str(",\"message\":");
-        match &self.message {
-            Some(message) => write_string(&mut out, message),
-            None => out.push_str("null"),
-        }
-        out.push_str(",\"code\":");
-        match self.code {
-            Some(code) => {
-                let _ = write!(out, "{code}");
-            }
-            None => out.push_str("null"),
-        }
-        out.push_str(",\"mutated_object\":");
-        out.push_str(self.mutated_object.as_deref().unwrap_or("null"));
-        out.push_str(",\"audit_annotations\":");
-        if self.audit_annotations.is_empty() {
-            out.push_str("null");
-        } else {
-            out.push('{');
-            for (index, (key, value)) in self.audit_annotations.iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                write_string(&mut out, key);
-                out.push(':');
-                write_string(&mut out, value);
-            }
-            out.push('}');
-        }
-        out.push_str(",\"warnings\":");
-        if self.warnings.is_empty() {
-            out.push_str("null");
-        } else {
-            out.push('[');
-            for (index, warning) in self.warnings.iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                write_string(&mut out, warning);
-            }
-            out.push(']');
-        }
-        out.push('}');
-        out.into_bytes()
+        serde_json::to_vec(self).unwrap_or_else(|error| {
+            let refusal = Response::reject(format!(
+                "the policy could not write the defaulted object: {error}"
+            ));
+            serde_json::to_vec(&refusal).expect("a refusal has no object to write")
+        })
+    }
+}
+
+/// JSON text written as it is; checked to be one JSON value on the way, so
+/// the answer stays JSON.
+fn raw_json<S: Serializer>(text: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+    match text {
+        Some(text) => serde_json::from_str::<&RawValue>(text)
+            .map_err(S::Error::custom)?
+            .serialize(serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+fn map_or_null<S: Serializer>(
+    map: &BTreeMap<String, String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    if map.is_empty() {
+        serializer.serialize_none()
+    } else {
+        map.serialize(serializer)
+    }
+}
+
+fn list_or_null<S: Serializer>(list: &[String], serializer: S) -> Result<S::Ok, S::Error> {
+    if list.is_empty() {
+        serializer.serialize_none()
+    } else {
+        list.serialize(serializer)
     }
 }
 
@@ -244,7 +236,8 @@ fn shorten(text: &str, limit: usize) -> String {
 mod tests {
     use super::*;
     use Defaulted::*;
-    use serde_json::Value;
+    use kubewarden_policy_sdk::response::ValidationResponse;
+    use serde_json::{Value, json};
 
     fn report(path: &str, name: &str, defaulted: Vec<Defaulted>, insecure: Vec<&str>) -> Report {
         Report {
@@ -275,6 +268,101 @@ mod tests {
         assert_eq!(rejected["accepted"], false);
         assert_eq!(rejected["message"], "no \"way\"");
         assert_eq!(rejected["warnings"], Value::Null);
+    }
+
+    /// The host reads the answer with the SDK's own type.
+    fn as_the_sdk_reads_it(response: &Response) -> ValidationResponse {
+        serde_json::from_slice(&response.to_json()).expect("the SDK reads the answer")
+    }
+
+    #[test]
+    fn the_sdk_reads_every_answer() {
+        let accepted = as_the_sdk_reads_it(&Response::accept());
+        assert!(accepted.accepted);
+        assert!(accepted.message.is_none() && accepted.code.is_none());
+        assert!(accepted.mutated_object.is_none());
+        assert!(accepted.audit_annotations.is_none() && accepted.warnings.is_none());
+
+        let rejected = as_the_sdk_reads_it(&Response::reject(
+            "1 violation of PodSecurity \"restricted:latest\":\n- spec.hostNetwork must be \
+             false (is true)"
+                .to_string(),
+        ));
+        assert!(!rejected.accepted);
+        assert_eq!(
+            rejected.message.as_deref(),
+            Some(
+                "1 violation of PodSecurity \"restricted:latest\":\n- spec.hostNetwork must be \
+                 false (is true)"
+            )
+        );
+
+        let pod = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
+            "spec": {"containers": [{"name": "web", "image": "registry.example.com/shop/web:3.0",
+            "securityContext": {"allowPrivilegeEscalation": false}}]}}"#;
+        let mutated = as_the_sdk_reads_it(&Response {
+            accepted: true,
+            mutated_object: Some(pod.to_string()),
+            audit_annotations: BTreeMap::from([(
+                "secure-pod-defaults/violations".to_string(),
+                r#"[{"actual":"true"}]"#.to_string(),
+            )]),
+            warnings: vec![
+                "spec.containers[0] \"web\": defaulted allowPrivilegeEscalation=false".to_string(),
+            ],
+            ..Response::default()
+        });
+        assert!(mutated.accepted);
+        assert_eq!(
+            mutated.mutated_object,
+            Some(serde_json::from_str::<Value>(pod).unwrap())
+        );
+        assert_eq!(
+            mutated.audit_annotations.unwrap()["secure-pod-defaults/violations"],
+            r#"[{"actual":"true"}]"#
+        );
+        assert_eq!(
+            mutated.warnings.unwrap(),
+            ["spec.containers[0] \"web\": defaulted allowPrivilegeEscalation=false"]
+        );
+    }
+
+    #[test]
+    fn the_mutated_object_is_written_as_it_came() {
+        let object = r#"{"kind":"Pod","spec":{"x":1.50,"y":1e2,"z":"\u00e9"}}"#;
+        let response = Response {
+            accepted: true,
+            mutated_object: Some(object.to_string()),
+            ..Response::default()
+        };
+        let answer = String::from_utf8(response.to_json()).unwrap();
+        assert!(
+            answer.contains(&format!(r#""mutated_object":{object},"#)),
+            "{answer}"
+        );
+    }
+
+    #[test]
+    fn an_object_that_is_not_json_is_refused() {
+        let response = Response {
+            accepted: true,
+            mutated_object: Some(r#"{"kind":"Pod""#.to_string()),
+            ..Response::default()
+        };
+        let answer: Value = serde_json::from_slice(&response.to_json()).unwrap();
+        assert_eq!(answer["accepted"], false);
+        assert_eq!(answer["mutated_object"], Value::Null);
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("the policy could not write the defaulted object: ")
+        );
+        assert_eq!(
+            answer,
+            json!({"accepted": false, "message": answer["message"],
+            "code": null, "mutated_object": null, "audit_annotations": null, "warnings": null})
+        );
     }
 
     #[test]

@@ -1,16 +1,18 @@
 //! The policy's settings: their names, defaults and the sentences that refuse
 //! bad ones.
 //!
-//! Settings are read as JSON values ([`crate::value`]) by hand rather than
-//! through a derived `Deserialize`, so every refusal is a sentence that names the key
-//! and says what is allowed, instead of a serde error dump.
+//! Settings are read with a derived `Deserialize`. When that fails, the text
+//! is read again as a `serde_json::Value` only to find the key at fault and
+//! say in a sentence what it allows: serde's own messages are written for
+//! programmers, not for the person who wrote the settings.
 
 use crate::checks::{PssLevel, PssVersion};
-use crate::scan::Scanner;
-use crate::value::{Map, Value};
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
 /// How much of Knative Serving's `secure-pod-defaults` to apply.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Level {
     /// Nothing is defaulted.
     Disabled,
@@ -23,18 +25,12 @@ pub enum Level {
 }
 
 impl Level {
-    const NAMES: [(&'static str, Level); 3] = [
-        ("disabled", Level::Disabled),
-        ("root-allowed", Level::RootAllowed),
-        ("enabled", Level::Enabled),
-    ];
-
     pub fn name(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(_, level)| *level == self)
-            .map(|(name, _)| *name)
-            .unwrap_or("root-allowed")
+        match self {
+            Level::Disabled => "disabled",
+            Level::RootAllowed => "root-allowed",
+            Level::Enabled => "enabled",
+        }
     }
 }
 
@@ -66,17 +62,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings {
-            secure_pod_defaults: Level::default(),
-            run_as_user: None,
-            run_as_group: None,
-            read_only_root_filesystem: false,
-            pod_security: PssLevel::Privileged,
-            pod_security_version: PssVersion::LATEST,
-            validate_only: false,
-            strict_capabilities: false,
-            exemptions: Exemptions::default(),
-        }
+        Settings::from(Given::default())
     }
 }
 
@@ -122,61 +108,100 @@ pub const KEYS: [&str; 9] = [
     "exemptions",
 ];
 
-impl Settings {
-    /// Reads settings from their JSON text, as the host sends them.
-    pub fn from_json(text: &[u8]) -> Result<Settings, String> {
-        let text = std::str::from_utf8(text)
-            .map_err(|error| format!("the settings are not valid JSON: {error}"))?;
-        let mut scanner = Scanner::new(text);
-        let value = scanner
-            .value()
-            .and_then(|value| scanner.end().map(|()| value))
-            .map_err(|_| format!("the settings are not valid JSON: {}", scanner.reason()))?;
-        Settings::from_value(&value)
+/// The settings as written: a key that is absent or `null` is not given.
+/// Every type here refuses what the key does not allow, so a value that
+/// reads is a valid one.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Given {
+    secure_pod_defaults: Option<Level>,
+    run_as_user: Option<Id>,
+    run_as_group: Option<Id>,
+    read_only_root_filesystem: Option<bool>,
+    pod_security: Option<PssLevel>,
+    pod_security_version: Option<PssVersion>,
+    validate_only: Option<bool>,
+    strict_capabilities: Option<bool>,
+    exemptions: Option<GivenExemptions>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GivenExemptions {
+    namespaces: Option<Vec<Name>>,
+    usernames: Option<Vec<Name>>,
+    runtime_class_names: Option<Vec<Name>>,
+    images: Option<Vec<Name>>,
+}
+
+/// A UID or GID: a whole number from 0 to [`MAX_ID`].
+#[derive(Deserialize)]
+#[serde(try_from = "i64")]
+struct Id(i64);
+
+impl TryFrom<i64> for Id {
+    type Error = &'static str;
+
+    fn try_from(id: i64) -> Result<Id, Self::Error> {
+        if (0..=MAX_ID).contains(&id) {
+            Ok(Id(id))
+        } else {
+            Err("out of range")
+        }
     }
+}
 
-    /// Reads and checks settings. `null` for the whole document or for one
-    /// key means "not given".
-    pub fn from_value(value: &Value) -> Result<Settings, String> {
-        let map = match value {
-            Value::Null => return Ok(Settings::default()),
-            Value::Object(map) => map,
-            other => {
-                return Err(format!(
-                    "the settings must be an object of key: value pairs, not {}",
-                    other.describe()
-                ));
-            }
-        };
-        refuse_unknown_keys(map, &KEYS, "")?;
+/// One name in an exemptions list: not empty.
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+struct Name(String);
 
-        let settings = Settings {
-            secure_pod_defaults: match given(map, "secure_pod_defaults") {
-                None => Level::default(),
-                Some(value) => read_level(value)?,
-            },
-            run_as_user: given(map, "run_as_user")
-                .map(|value| read_id("run_as_user", value))
-                .transpose()?,
-            run_as_group: given(map, "run_as_group")
-                .map(|value| read_id("run_as_group", value))
-                .transpose()?,
-            read_only_root_filesystem: read_flag(map, "read_only_root_filesystem")?,
-            pod_security: match given(map, "pod_security") {
-                None => PssLevel::Privileged,
-                Some(value) => read_pod_security(value)?,
-            },
-            pod_security_version: match given(map, "pod_security_version") {
-                None => PssVersion::LATEST,
-                Some(value) => read_pod_security_version(value)?,
-            },
-            validate_only: read_flag(map, "validate_only")?,
-            strict_capabilities: read_flag(map, "strict_capabilities")?,
-            exemptions: match given(map, "exemptions") {
-                None => Exemptions::default(),
-                Some(value) => read_exemptions(value)?,
-            },
+impl TryFrom<String> for Name {
+    type Error = &'static str;
+
+    fn try_from(name: String) -> Result<Name, Self::Error> {
+        if name.is_empty() {
+            Err("empty")
+        } else {
+            Ok(Name(name))
+        }
+    }
+}
+
+impl From<Given> for Settings {
+    fn from(given: Given) -> Settings {
+        let exemptions = given.exemptions.unwrap_or_default();
+        let names = |list: Option<Vec<Name>>| -> Vec<String> {
+            list.into_iter().flatten().map(|Name(name)| name).collect()
         };
+        Settings {
+            secure_pod_defaults: given.secure_pod_defaults.unwrap_or_default(),
+            run_as_user: given.run_as_user.map(|Id(id)| id),
+            run_as_group: given.run_as_group.map(|Id(id)| id),
+            read_only_root_filesystem: given.read_only_root_filesystem.unwrap_or(false),
+            pod_security: given.pod_security.unwrap_or(PssLevel::Privileged),
+            pod_security_version: given.pod_security_version.unwrap_or(PssVersion::LATEST),
+            validate_only: given.validate_only.unwrap_or(false),
+            strict_capabilities: given.strict_capabilities.unwrap_or(false),
+            exemptions: Exemptions {
+                namespaces: names(exemptions.namespaces),
+                usernames: names(exemptions.usernames),
+                runtime_class_names: names(exemptions.runtime_class_names),
+                images: names(exemptions.images),
+            },
+        }
+    }
+}
+
+impl Settings {
+    /// Reads and checks settings from their JSON text, as the host sends
+    /// them. `null` for the whole document or for one key means "not given".
+    pub fn from_json(text: &[u8]) -> Result<Settings, String> {
+        let given = match serde_json::from_slice::<Option<Given>>(text) {
+            Ok(given) => given.unwrap_or_default(),
+            Err(_) => reread(text)?,
+        };
+        let settings = Settings::from(given);
         settings.refuse_contradictions()?;
         Ok(settings)
     }
@@ -194,38 +219,147 @@ impl Settings {
     }
 }
 
-fn given<'m, 'a>(map: &'m Map<'a>, key: &str) -> Option<&'m Value<'a>> {
+/// Settings that did not read as [`Given`], read again as a tree: the
+/// sentence for the first fault, in the order of [`KEYS`] after unknown
+/// keys, as a person would fix them. Settings with no fault here (a key
+/// given twice, which the tree keeps once) are read from the tree.
+fn reread(text: &[u8]) -> Result<Given, String> {
+    let value: Value = serde_json::from_slice(text)
+        .map_err(|error| format!("the settings are not valid JSON: {error}"))?;
+    let map = match &value {
+        Value::Null => return Ok(Given::default()),
+        Value::Object(map) => map,
+        other => {
+            return Err(format!(
+                "the settings must be an object of key: value pairs, not {}",
+                describe(other)
+            ));
+        }
+    };
+    refuse_unknown_keys(map, &KEYS, "")?;
+    for key in KEYS {
+        if let Some(value) = given(map, key) {
+            refuse_value(key, value)?;
+        }
+    }
+    Given::deserialize(&value).map_err(|error| format!("the settings are not valid: {error}"))
+}
+
+/// The value of `key`, unless absent or `null`.
+fn given<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
     map.get(key).filter(|value| !value.is_null())
+}
+
+/// Whether `value` reads as a `T`.
+fn reads_as<'v, T: Deserialize<'v>>(value: &'v Value) -> bool {
+    T::deserialize(value).is_ok()
+}
+
+/// The sentence for a value `key` does not allow.
+fn refuse_value(key: &str, value: &Value) -> Result<(), String> {
+    let allowed = match key {
+        "secure_pod_defaults" if !reads_as::<Level>(value) => {
+            "\"disabled\", \"root-allowed\" or \"enabled\"".to_string()
+        }
+        "run_as_user" | "run_as_group" if !reads_as::<Id>(value) => {
+            format!("a whole number from 0 to {MAX_ID}")
+        }
+        "read_only_root_filesystem" | "validate_only" | "strict_capabilities"
+            if !reads_as::<bool>(value) =>
+        {
+            "true or false".to_string()
+        }
+        "pod_security" if !reads_as::<PssLevel>(value) => {
+            "\"privileged\", \"baseline\" or \"restricted\"".to_string()
+        }
+        "pod_security_version" if !reads_as::<PssVersion>(value) => {
+            let hint = if value.is_number() {
+                " (write the version as a string, such as \"v1.30\")"
+            } else {
+                ""
+            };
+            return Err(format!(
+                "pod_security_version must be \"latest\" or a version from \"v1.0\" to \"v1.{}\", not {}{hint}",
+                PssVersion::NEWEST_MINOR,
+                describe(value)
+            ));
+        }
+        "exemptions" => return refuse_exemptions(value),
+        _ => return Ok(()),
+    };
+    let found = match value {
+        // A mistyped level is shown whole, however long.
+        Value::String(text) if key == "secure_pod_defaults" => format!("\"{text}\""),
+        _ => describe(value),
+    };
+    Err(format!("{key} must be {allowed}, not {found}"))
+}
+
+fn refuse_exemptions(value: &Value) -> Result<(), String> {
+    let Value::Object(map) = value else {
+        return Err(format!(
+            "exemptions must be an object with the keys {}, not {}",
+            Exemptions::KEYS.join(", "),
+            describe(value)
+        ));
+    };
+    refuse_unknown_keys(map, &Exemptions::KEYS, "exemptions.")?;
+    for key in Exemptions::KEYS {
+        let Some(value) = given(map, key) else {
+            continue;
+        };
+        let Value::Array(items) = value else {
+            return Err(format!(
+                "exemptions.{key} must be a list of non-empty strings, not {}",
+                describe(value)
+            ));
+        };
+        if let Some(item) = items.iter().find(|item| !reads_as::<Name>(item)) {
+            return Err(format!(
+                "exemptions.{key} must be a list of non-empty strings; it holds {}",
+                describe(item)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A value as a refusal quotes it: scalars as written, a long string or a
+/// collection by what it is.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => value.to_string(),
+        Value::String(text) if text.len() <= 40 => format!("\"{text}\""),
+        Value::String(_) => "a long string".to_string(),
+        Value::Array(_) => "a list".to_string(),
+        Value::Object(_) => "an object".to_string(),
+    }
 }
 
 /// Refuses keys not in `known`; `parent` names the enclosing key, if any
 /// (`exemptions.`).
-fn refuse_unknown_keys(map: &Map, known: &[&'static str], parent: &str) -> Result<(), String> {
-    let mut unknown: Vec<&str> = Vec::new();
-    for key in map.keys() {
-        if !known.contains(&key) {
-            unknown.push(key);
-        }
-    }
+fn refuse_unknown_keys(
+    map: &Map<String, Value>,
+    known: &[&'static str],
+    parent: &str,
+) -> Result<(), String> {
+    let mut unknown: Vec<&str> = map
+        .keys()
+        .map(String::as_str)
+        .filter(|key| !known.contains(key))
+        .collect();
     if unknown.is_empty() {
         return Ok(());
     }
-    crate::sort::sort_by(&mut unknown, &|a, b| a.cmp(b));
-    let first = unknown[0];
-    let hint = match suggestion(first, known) {
+    unknown.sort_unstable();
+    let hint = match suggestion(unknown[0], known) {
         Some(known) => format!(" (did you mean \"{known}\"?)"),
         None => String::new(),
     };
-    let mut names = String::new();
-    for key in &unknown {
-        if !names.is_empty() {
-            names.push_str(", ");
-        }
-        names.push('"');
-        names.push_str(parent);
-        names.push_str(key);
-        names.push('"');
-    }
+    let names: Vec<String> = unknown
+        .iter()
+        .map(|key| format!("\"{parent}{key}\""))
+        .collect();
     let noun = if unknown.len() == 1 {
         "setting"
     } else {
@@ -237,7 +371,8 @@ fn refuse_unknown_keys(map: &Map, known: &[&'static str], parent: &str) -> Resul
         format!("{} takes", parent.trim_end_matches('.'))
     };
     Err(format!(
-        "unknown {noun} {names}{hint}; {scope}: {}",
+        "unknown {noun} {}{hint}; {scope}: {}",
+        names.join(", "),
         known.join(", ")
     ))
 }
@@ -293,122 +428,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
     previous[b_len]
 }
 
-fn read_level(value: &Value) -> Result<Level, String> {
-    let choices = "\"disabled\", \"root-allowed\" or \"enabled\"";
-    let Value::String(text) = value else {
-        return Err(format!(
-            "secure_pod_defaults must be {choices}, not {}",
-            value.describe()
-        ));
-    };
-    Level::NAMES
-        .iter()
-        .find(|(name, _)| name == text)
-        .map(|(_, level)| *level)
-        .ok_or_else(|| format!("secure_pod_defaults must be {choices}, not \"{text}\""))
-}
-
-fn read_pod_security(value: &Value) -> Result<PssLevel, String> {
-    let choices = "\"privileged\", \"baseline\" or \"restricted\"";
-    value
-        .as_str()
-        .and_then(|text| text.parse().ok())
-        .ok_or_else(|| format!("pod_security must be {choices}, not {}", value.describe()))
-}
-
-fn read_pod_security_version(value: &Value) -> Result<PssVersion, String> {
-    value
-        .as_str()
-        .and_then(|text| text.parse().ok())
-        .ok_or_else(|| {
-            let hint = if matches!(value, Value::Number(_)) {
-                " (write the version as a string, such as \"v1.30\")"
-            } else {
-                ""
-            };
-            format!(
-                "pod_security_version must be \"latest\" or a version from \"v1.0\" to \"v1.{}\", not {}{hint}",
-                PssVersion::NEWEST_MINOR,
-                value.describe()
-            )
-        })
-}
-
-fn read_exemptions(value: &Value) -> Result<Exemptions, String> {
-    let Value::Object(map) = value else {
-        return Err(format!(
-            "exemptions must be an object with the keys {}, not {}",
-            Exemptions::KEYS.join(", "),
-            value.describe()
-        ));
-    };
-    refuse_unknown_keys(map, &Exemptions::KEYS, "exemptions.")?;
-    Ok(Exemptions {
-        namespaces: read_names(map, "namespaces")?,
-        usernames: read_names(map, "usernames")?,
-        runtime_class_names: read_names(map, "runtime_class_names")?,
-        images: read_names(map, "images")?,
-    })
-}
-
-/// One list of `exemptions`: non-empty strings.
-fn read_names(exemptions: &Map, key: &str) -> Result<Vec<String>, String> {
-    let Some(value) = given(exemptions, key) else {
-        return Ok(Vec::new());
-    };
-    let Some(items) = value.as_array() else {
-        return Err(format!(
-            "exemptions.{key} must be a list of non-empty strings, not {}",
-            value.describe()
-        ));
-    };
-    let mut names = Vec::with_capacity(items.len());
-    for item in items {
-        match item.as_str() {
-            Some(text) if !text.is_empty() => names.push(text.to_owned()),
-            _ => {
-                return Err(format!(
-                    "exemptions.{key} must be a list of non-empty strings; it holds {}",
-                    item.describe()
-                ));
-            }
-        }
-    }
-    Ok(names)
-}
-
-fn read_flag(map: &Map, key: &str) -> Result<bool, String> {
-    given(map, key)
-        .map(|value| read_bool(key, value))
-        .transpose()
-        .map(Option::unwrap_or_default)
-}
-
-fn read_id(key: &str, value: &Value) -> Result<i64, String> {
-    value
-        .as_i64()
-        .filter(|id| (0..=MAX_ID).contains(id))
-        .ok_or_else(|| {
-            format!(
-                "{key} must be a whole number from 0 to {MAX_ID}, not {}",
-                value.describe()
-            )
-        })
-}
-
-fn read_bool(key: &str, value: &Value) -> Result<bool, String> {
-    value
-        .as_bool()
-        .ok_or_else(|| format!("{key} must be true or false, not {}", value.describe()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::Value;
 
     fn from_value(value: &Value) -> Result<Settings, String> {
-        Settings::from_value(&crate::value::from_json(value))
+        Settings::from_json(&serde_json::to_vec(value).unwrap())
     }
     use serde_json::json;
 
@@ -567,6 +593,89 @@ mod tests {
         );
         assert!(
             from_value(&json!({"secure_pod_defaults": "root-allowed", "run_as_user": 0})).is_ok()
+        );
+    }
+
+    #[test]
+    fn the_first_fault_is_told_in_the_order_of_the_keys() {
+        // Unknown keys first, then the keys as the README lists them,
+        // wherever they stand in the text.
+        assert!(
+            refusal(json!({"run_as_user": -1, "zzz": 1})).starts_with("unknown setting \"zzz\"")
+        );
+        let text = br#"{"validate_only": 1, "secure_pod_defaults": "on"}"#;
+        assert!(
+            Settings::from_json(text)
+                .unwrap_err()
+                .starts_with("secure_pod_defaults must be")
+        );
+        assert_eq!(
+            refusal(json!({"exemptions": {"images": [null], "namespace": []}})),
+            "unknown setting \"exemptions.namespace\" (did you mean \"namespaces\"?); \
+             exemptions takes: namespaces, usernames, runtime_class_names, images"
+        );
+        assert_eq!(
+            refusal(json!({"exemptions": {"images": ["a", null], "usernames": [1]}})),
+            "exemptions.usernames must be a list of non-empty strings; it holds 1"
+        );
+        assert_eq!(
+            refusal(json!({"exemptions": ["kube-system"]})),
+            "exemptions must be an object with the keys namespaces, usernames, \
+             runtime_class_names, images, not a list"
+        );
+    }
+
+    #[test]
+    fn every_exemptions_list_is_read() {
+        let settings = from_value(&json!({"exemptions": {
+            "namespaces": ["kube-system"],
+            "usernames": ["system:serviceaccount:ci:deployer"],
+            "runtime_class_names": ["kata"],
+            "images": null,
+        }}))
+        .unwrap();
+        assert_eq!(
+            settings.exemptions,
+            Exemptions {
+                namespaces: vec!["kube-system".into()],
+                usernames: vec!["system:serviceaccount:ci:deployer".into()],
+                runtime_class_names: vec!["kata".into()],
+                images: vec![],
+            }
+        );
+    }
+
+    #[test]
+    fn ids_past_the_kubernetes_range_are_refused() {
+        assert_eq!(
+            refusal(json!({"run_as_user": 2_147_483_648_u64})),
+            "run_as_user must be a whole number from 0 to 2147483647, not 2147483648"
+        );
+        assert_eq!(
+            from_value(&json!({"run_as_user": MAX_ID}))
+                .unwrap()
+                .run_as_user,
+            Some(MAX_ID)
+        );
+    }
+
+    #[test]
+    fn a_key_given_twice_keeps_the_last_value() {
+        let text = br#"{"run_as_user": 1000, "run_as_user": 2000}"#;
+        assert_eq!(Settings::from_json(text).unwrap().run_as_user, Some(2000));
+        assert_eq!(Settings::from_json(b"null").unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn a_long_value_is_named_by_what_it_is() {
+        let long = "x".repeat(41);
+        assert_eq!(
+            refusal(json!({"pod_security": long})),
+            "pod_security must be \"privileged\", \"baseline\" or \"restricted\", not a long string"
+        );
+        assert_eq!(
+            refusal(json!({"read_only_root_filesystem": {"a": 1}})),
+            "read_only_root_filesystem must be true or false, not an object"
         );
     }
 

@@ -6,7 +6,7 @@
 //! the container it belongs to, what the rule expects and what was found, so
 //! a rejection can be acted on without reading the policy's source.
 
-use crate::json::write_string;
+use serde::Serialize;
 use std::cmp::Ordering;
 use std::fmt::{self, Write};
 
@@ -14,25 +14,28 @@ use std::fmt::{self, Write};
 pub const AUDIT_ANNOTATION_KEY: &str = "secure-pod-defaults/violations";
 
 /// A field whose value breaks a rule.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+///
+/// The fields are in alphabetical order: tools read them as JSON keys in
+/// that order (see [`to_json`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Violation {
-    /// Indexed path of the offending field in the admitted object, e.g.
-    /// `spec.containers[1].securityContext.allowPrivilegeEscalation` or
-    /// `metadata.annotations[container.apparmor.security.beta.kubernetes.io/web]`.
-    pub path: String,
+    /// What was found, e.g. `true` or `unset`.
+    pub actual: String,
     /// The container's name when the field belongs to one container.
     pub container: Option<String>,
+    /// The rule's name as people know it, e.g. `Privilege Escalation` (a
+    /// Pod Security Standards control) or `Fixed Identity`.
+    pub control: &'static str,
+    /// What the rule accepts, worded to follow "must be", e.g. `false`.
+    pub expected: String,
     /// The field relative to the container (or to the pod spec / metadata
     /// when there is no container), e.g. `securityContext.allowPrivilegeEscalation`.
     /// For container violations `path` ends with `.{field}`.
     pub field: String,
-    /// What the rule accepts, worded to follow "must be", e.g. `false`.
-    pub expected: String,
-    /// What was found, e.g. `true` or `unset`.
-    pub actual: String,
-    /// The rule's name as people know it, e.g. `Privilege Escalation` (a
-    /// Pod Security Standards control) or `Fixed Identity`.
-    pub control: &'static str,
+    /// Indexed path of the offending field in the admitted object, e.g.
+    /// `spec.containers[1].securityContext.allowPrivilegeEscalation` or
+    /// `metadata.annotations[container.apparmor.security.beta.kubernetes.io/web]`.
+    pub path: String,
 }
 
 impl Violation {
@@ -127,7 +130,7 @@ impl PartialOrd for Violation {
 
 /// Sorts and removes duplicates, the order every list is shown in.
 pub fn sort_and_dedup(violations: &mut Vec<Violation>) {
-    crate::sort::sort_by(violations, &Violation::cmp);
+    violations.sort();
     violations.dedup();
 }
 
@@ -167,31 +170,7 @@ fn summary(rules: &str, count: usize) -> String {
 /// `container` (null at pod level), `control`, `expected`, `field` and
 /// `path`, in that order.
 pub fn to_json(violations: &[Violation]) -> String {
-    let mut out = String::with_capacity(160 * violations.len() + 2);
-    out.push('[');
-    for (index, violation) in violations.iter().enumerate() {
-        if index > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"actual\":");
-        write_string(&mut out, &violation.actual);
-        out.push_str(",\"container\":");
-        match &violation.container {
-            Some(name) => write_string(&mut out, name),
-            None => out.push_str("null"),
-        }
-        out.push_str(",\"control\":");
-        write_string(&mut out, violation.control);
-        out.push_str(",\"expected\":");
-        write_string(&mut out, &violation.expected);
-        out.push_str(",\"field\":");
-        write_string(&mut out, &violation.field);
-        out.push_str(",\"path\":");
-        write_string(&mut out, &violation.path);
-        out.push('}');
-    }
-    out.push(']');
-    out
+    serde_json::to_string(violations).expect("strings are always written as JSON")
 }
 
 /// The list as Kubewarden `audit_annotations`: one key,
@@ -207,9 +186,7 @@ pub fn audit_annotations(violations: &[Violation]) -> Vec<(String, String)> {
 /// A container name in double quotes, escaped as JSON so that a name with
 /// quotes or newlines cannot break the message apart.
 fn quote(name: &str) -> String {
-    let mut quoted = String::with_capacity(name.len() + 2);
-    write_string(&mut quoted, name);
-    quoted
+    serde_json::to_string(name).expect("strings are always written as JSON")
 }
 
 /// Compares two paths, taking runs of digits as numbers.
