@@ -13,6 +13,7 @@ use crate::settings::Settings;
 use crate::violation::{self, Violation};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde_json::value::RawValue;
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 /// Which containers a request allows the policy to default.
@@ -262,7 +263,7 @@ struct Defaulting {
     mutated_object: Option<String>,
     reports: Vec<Report>,
     /// Paths of containers whose image is exempt (`spec.containers[2]`).
-    exempt_containers: Vec<String>,
+    exempt_containers: BTreeSet<String>,
 }
 
 fn default_and_check(
@@ -367,7 +368,7 @@ fn default_pod(
                 continue;
             }
             if settings.exemptions.image(container.image().unwrap_or("")) {
-                defaulting.exempt_containers.push(container.path());
+                defaulting.exempt_containers.insert(container.path());
                 continue;
             }
             if let Scope::EphemeralContainersNotIn(existing) = &plan.scope {
@@ -481,7 +482,7 @@ fn identity_configured(settings: &Settings) -> bool {
 
 /// Every violation of the configured checks in the (defaulted) pod,
 /// leaving out containers whose image is exempt.
-fn check(settings: &Settings, pod: &Pod, exempt_containers: &[String]) -> Vec<Violation> {
+fn check(settings: &Settings, pod: &Pod, exempt_containers: &BTreeSet<String>) -> Vec<Violation> {
     if !checks_configured(settings) {
         return Vec::new();
     }
@@ -500,7 +501,7 @@ fn check(settings: &Settings, pod: &Pod, exempt_containers: &[String]) -> Vec<Vi
     violations.retain(|violation| {
         violation
             .container_path()
-            .is_none_or(|path| !exempt_containers.iter().any(|exempt| exempt == path))
+            .is_none_or(|path| !exempt_containers.contains(path))
     });
     violation::sort_and_dedup(&mut violations);
     violations
@@ -510,7 +511,10 @@ fn check(settings: &Settings, pod: &Pod, exempt_containers: &[String]) -> Vec<Vi
 /// added to `violations`, except where a check already reported the field.
 fn would_default(reports: &[Report], violations: &mut Vec<Violation>) {
     let control = "secure-pod-defaults";
-    let reported = violations.len();
+    let reported: BTreeSet<String> = violations
+        .iter()
+        .map(|violation| violation.path.clone())
+        .collect();
     for report in reports {
         for defaulted in &report.defaulted {
             let (field, expected) = match *defaulted {
@@ -542,10 +546,7 @@ fn would_default(reports: &[Report], violations: &mut Vec<Violation>) {
                     control,
                 ),
             };
-            let already_reported = violations[..reported]
-                .iter()
-                .any(|found| found.path == violation.path);
-            if !already_reported {
+            if !reported.contains(&violation.path) {
                 violations.push(violation);
             }
         }
