@@ -66,6 +66,10 @@ fn send(event: &[u8]) {
 #[cfg(not(target_arch = "wasm32"))]
 fn send(_event: &[u8]) {}
 
+fn write_string(out: &mut String, text: &str) {
+    out.push_str(&serde_json::to_string(text).unwrap_or_default());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +98,3 @@ mod tests {
     }
 }
 
-fn write_string(out: &mut String, text: &str) {
-    out.push_str(&serde_json::to_string(text).unwrap_or_default());
-}
