@@ -13,9 +13,10 @@
 //! with its full path: the API server would have refused it too.
 
 use k8s_openapi::api::core::v1::{
-    Lifecycle, PodOS, PodSecurityContext, Probe, SecurityContext, Volume,
+    HostPathVolumeSource, Lifecycle, PodOS, PodSecurityContext, Probe, SecurityContext,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -131,6 +132,52 @@ pub struct PodSpec<'a> {
     pub containers: Option<Vec<&'a RawValue>>,
     #[serde(borrow)]
     pub ephemeral_containers: Option<Vec<&'a RawValue>>,
+}
+
+/// A volume as the volume checks read it: its name, its `hostPath` (in
+/// k8s-openapi's type) and which other source it sets, by the field names
+/// of k8s-openapi's `Volume`. Not that `Volume` itself: it reads every source
+/// whole (an ephemeral volume's claim template carries a whole `ObjectMeta`,
+/// timestamps and their calendar included), about 130 KB of code that every
+/// policy-server start would compile, for checks that only ask which source
+/// is set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a volume object")]
+pub struct Volume {
+    #[serde(default)]
+    pub name: String,
+    pub host_path: Option<HostPathVolumeSource>,
+    pub aws_elastic_block_store: Option<IgnoredAny>,
+    pub azure_disk: Option<IgnoredAny>,
+    pub azure_file: Option<IgnoredAny>,
+    pub cephfs: Option<IgnoredAny>,
+    pub cinder: Option<IgnoredAny>,
+    pub config_map: Option<IgnoredAny>,
+    pub csi: Option<IgnoredAny>,
+    #[serde(rename = "downwardAPI")]
+    pub downward_api: Option<IgnoredAny>,
+    pub empty_dir: Option<IgnoredAny>,
+    pub ephemeral: Option<IgnoredAny>,
+    pub fc: Option<IgnoredAny>,
+    pub flex_volume: Option<IgnoredAny>,
+    pub flocker: Option<IgnoredAny>,
+    pub gce_persistent_disk: Option<IgnoredAny>,
+    pub git_repo: Option<IgnoredAny>,
+    pub glusterfs: Option<IgnoredAny>,
+    pub image: Option<IgnoredAny>,
+    pub iscsi: Option<IgnoredAny>,
+    pub nfs: Option<IgnoredAny>,
+    pub persistent_volume_claim: Option<IgnoredAny>,
+    pub photon_persistent_disk: Option<IgnoredAny>,
+    pub portworx_volume: Option<IgnoredAny>,
+    pub projected: Option<IgnoredAny>,
+    pub quobyte: Option<IgnoredAny>,
+    pub rbd: Option<IgnoredAny>,
+    #[serde(rename = "scaleIO")]
+    pub scale_io: Option<IgnoredAny>,
+    pub secret: Option<IgnoredAny>,
+    pub storageos: Option<IgnoredAny>,
+    pub vsphere_volume: Option<IgnoredAny>,
 }
 
 /// What the policy reads of a container (regular, init or ephemeral).

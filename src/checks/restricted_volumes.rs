@@ -8,9 +8,8 @@
 use super::host_path_volumes;
 use super::pod::{one_of, quoted};
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::podspec::Pod;
+use crate::podspec::{Pod, Volume};
 use crate::violation::Violation;
-use k8s_openapi::api::core::v1::Volume;
 
 const CONTROL: &str = "Volume Types";
 
