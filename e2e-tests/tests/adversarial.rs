@@ -316,8 +316,9 @@ fn refused_settings_are_logged_and_requests_are_not() {
     let mut instance = host.instantiate().unwrap();
     let answer = instance.validate_settings(&json!({"secure_pod_defaults": "on"}));
     assert!(!answer.valid);
-    assert_eq!(answer.logs.len(), 1, "{:?}", answer.logs);
-    let event: Value = serde_json::from_str(&answer.logs[0]).expect("the event is JSON");
+    let logs = answer.logs();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let event: Value = serde_json::from_str(logs[0]).expect("the event is JSON");
     assert_eq!(event["level"], "warning");
     assert_eq!(event["message"], "settings refused");
     assert_eq!(event["policy"], "secure-pod-defaults");
@@ -329,5 +330,5 @@ fn refused_settings_are_logged_and_requests_are_not() {
         .evaluate(&json!({"secure_pod_defaults": "enabled"}), &request)
         .unwrap();
     assert!(answer.allowed && answer.patch.is_some(), "{answer:?}");
-    assert!(answer.logs.is_empty(), "{:?}", answer.logs);
+    assert!(answer.host_calls.is_empty(), "{:?}", answer.host_calls);
 }
