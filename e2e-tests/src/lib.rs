@@ -4,6 +4,7 @@
 
 pub mod cases;
 pub mod kwctl;
+pub mod large;
 pub mod request;
 
 use std::collections::BTreeMap;
