@@ -133,7 +133,7 @@ fn mutation_is_answered_with_a_patch_and_logs_are_collected() {
         ])
     );
     assert_eq!(answer.warnings, vec!["defaulted"]);
-    assert_eq!(answer.logs, vec![LOG_LINE.to_string()]);
+    assert_eq!(answer.logs(), vec![LOG_LINE]);
 }
 
 #[test]
@@ -143,7 +143,7 @@ fn a_warm_instance_answers_repeatedly() {
     for _ in 0..3 {
         let answer = instance.validate(&json!({}), &pod_request());
         assert!(answer.allowed);
-        assert_eq!(answer.logs.len(), 1);
+        assert_eq!(answer.logs().len(), 1);
     }
 }
 
@@ -216,4 +216,17 @@ fn host_calls_other_than_logging_are_refused() {
     let answer = host.evaluate(&json!({}), &pod_request()).unwrap();
     // The guest traps when its host call is refused.
     assert!(answer.trapped);
+    // Both calls are recorded, the refused one too.
+    let calls: Vec<(String, bool)> = answer
+        .host_calls
+        .iter()
+        .map(|call| (call.capability(), call.refused))
+        .collect();
+    assert_eq!(
+        calls,
+        vec![
+            ("kubewarden/tracing/log".to_string(), false),
+            ("kubewarden/oci/log".to_string(), true)
+        ]
+    );
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
@@ -127,13 +128,15 @@ fn strip_ansi(text: &str) -> String {
 pub struct Kwctl {
     binary: PathBuf,
     scratch: PathBuf,
+    /// Numbers the request files, so that runs may go on side by side.
+    runs: AtomicUsize,
 }
 
 impl Kwctl {
     /// The kwctl named by `$KWCTL`, if any.
     pub fn from_env() -> Option<Kwctl> {
         let binary = std::env::var_os("KWCTL").filter(|v| !v.is_empty())?;
-        Some(Kwctl::new(binary))
+        Some(Kwctl::new(resolve_binary(PathBuf::from(binary))))
     }
 
     pub fn new(binary: impl Into<PathBuf>) -> Kwctl {
@@ -141,14 +144,21 @@ impl Kwctl {
         Kwctl {
             binary: binary.into(),
             scratch,
+            runs: AtomicUsize::new(0),
         }
     }
 
-    /// `kwctl run --settings-json <settings> -r <request file> <wasm>`.
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// `kwctl run --settings-json <settings> -r <request file> <wasm>`. Safe
+    /// to call from several threads at once.
     pub fn run(&self, wasm: &Path, settings: &Value, request: &Value) -> Result<Answer> {
         std::fs::create_dir_all(&self.scratch)
             .with_context(|| format!("cannot create {}", self.scratch.display()))?;
-        let request_file = self.scratch.join("request.json");
+        let run = self.runs.fetch_add(1, Ordering::Relaxed);
+        let request_file = self.scratch.join(format!("request-{run}.json"));
         std::fs::write(&request_file, serde_json::to_vec_pretty(request)?)?;
         let output = Command::new(&self.binary)
             .arg("run")
@@ -158,12 +168,32 @@ impl Kwctl {
             .arg(&request_file)
             .arg(wasm)
             .output()
-            .with_context(|| format!("cannot start {}", self.binary.display()))?;
+            .with_context(|| format!("cannot start {}", self.binary.display()));
+        let _ = std::fs::remove_file(&request_file);
+        let output = output?;
         parse_output(
             output.status.success(),
             &String::from_utf8_lossy(&output.stdout),
             &String::from_utf8_lossy(&output.stderr),
         )
+    }
+}
+
+/// A relative path with a folder in it is taken from the current folder,
+/// else from the repository's root: `make` runs the tests from `e2e-tests/`,
+/// while `KWCTL=../shared/bin/kwctl make e2e-tests` names it from the root.
+/// A bare name is left to the `PATH` search.
+fn resolve_binary(binary: PathBuf) -> PathBuf {
+    if binary.is_absolute() || binary.components().count() < 2 || binary.exists() {
+        return binary;
+    }
+    let from_root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(&binary);
+    if from_root.exists() {
+        from_root
+    } else {
+        binary
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod cases;
 pub mod kwctl;
+pub mod large;
 pub mod request;
 
 use std::collections::BTreeMap;
@@ -46,8 +47,15 @@ pub struct SettingsAnswer {
     /// The guest call failed (trap or error) instead of answering; the host
     /// then reports the settings as invalid.
     pub trapped: bool,
+    /// The calls the policy made to the host while answering.
+    pub host_calls: Vec<HostCall>,
+}
+
+impl SettingsAnswer {
     /// What the policy logged through the host while answering.
-    pub logs: Vec<String>,
+    pub fn logs(&self) -> Vec<&str> {
+        log_lines(&self.host_calls)
+    }
 }
 
 /// What the API server would get back for one request.
@@ -66,8 +74,54 @@ pub struct Answer {
     /// The guest call failed (trap, timeout, error returned by the guest, or
     /// an answer the host cannot read); the host then fails closed with 500.
     pub trapped: bool,
+    /// The calls the policy made to the host, settings validation first, in
+    /// the order it made them.
+    pub host_calls: Vec<HostCall>,
+}
+
+impl Answer {
     /// What the policy logged through the host while answering.
-    pub logs: Vec<String>,
+    pub fn logs(&self) -> Vec<&str> {
+        log_lines(&self.host_calls)
+    }
+}
+
+/// One call a guest made to the host, answered or refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostCall {
+    pub binding: String,
+    pub namespace: String,
+    pub operation: String,
+    /// The payload as text (invalid UTF-8 replaced).
+    pub payload: String,
+    /// The host offers only logging; any other call is refused.
+    pub refused: bool,
+}
+
+impl HostCall {
+    /// `binding/namespace/operation`, as Kubewarden names a capability.
+    pub fn capability(&self) -> String {
+        format!("{}/{}/{}", self.binding, self.namespace, self.operation)
+    }
+
+    pub fn is_log(&self) -> bool {
+        (
+            self.binding.as_str(),
+            self.namespace.as_str(),
+            self.operation.as_str(),
+        ) == LOG_CAPABILITY
+    }
+}
+
+/// The one host capability this host offers.
+const LOG_CAPABILITY: (&str, &str, &str) = ("kubewarden", "tracing", "log");
+
+fn log_lines(calls: &[HostCall]) -> Vec<&str> {
+    calls
+        .iter()
+        .filter(|call| call.is_log())
+        .map(|call| call.payload.as_str())
+        .collect()
 }
 
 /// The policy's ValidationResponse, as the SDK serializes it (snake_case,
@@ -147,15 +201,15 @@ impl Host {
             wapc_init: EPOCH_DEADLINE_TICKS,
             wapc_func: EPOCH_DEADLINE_TICKS,
         }))?;
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let callback_logs = Arc::clone(&logs);
+        let host_calls = Arc::new(Mutex::new(Vec::new()));
+        let recorded_calls = Arc::clone(&host_calls);
         let echo_logs = std::env::var_os("E2E_LOG").is_some();
         let wapc = WapcHost::new(
             Box::new(provider),
             Some(Box::new(
                 move |_id, binding, namespace, operation, payload| {
                     host_call(
-                        &callback_logs,
+                        &recorded_calls,
                         echo_logs,
                         binding,
                         namespace,
@@ -165,7 +219,7 @@ impl Host {
                 },
             )),
         )?;
-        Ok(PolicyInstance { wapc, logs })
+        Ok(PolicyInstance { wapc, host_calls })
     }
 
     /// Asks a fresh instance whether the settings are valid.
@@ -197,38 +251,46 @@ fn start_epoch_ticker(engine: &wasmtime::Engine) {
 
 type HostCallResult = std::result::Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>;
 
-/// The only host capability this policy may use is logging. Anything else
-/// (OCI, DNS, Kubernetes lookups...) is refused, so a policy that starts
-/// depending on one fails here instead of in a cluster without it.
+/// Records every call, then answers it. The only host capability this
+/// policy may use is logging. Anything else (OCI, DNS, Kubernetes
+/// lookups...) is refused, so a policy that starts depending on one fails
+/// here instead of in a cluster without it.
 fn host_call(
-    logs: &Mutex<Vec<String>>,
+    calls: &Mutex<Vec<HostCall>>,
     echo_logs: bool,
     binding: &str,
     namespace: &str,
     operation: &str,
     payload: &[u8],
 ) -> HostCallResult {
-    match (binding, namespace, operation) {
-        ("kubewarden", "tracing", "log") => {
-            let line = String::from_utf8_lossy(payload).into_owned();
-            if echo_logs {
-                eprintln!("policy log: {line}");
-            }
-            logs.lock().unwrap_or_else(|e| e.into_inner()).push(line);
-            Ok(Vec::new())
-        }
-        _ => Err(format!(
-            "host call {binding}/{namespace}/{operation} is not offered by this host"
-        )
-        .into()),
+    let call = HostCall {
+        binding: binding.to_string(),
+        namespace: namespace.to_string(),
+        operation: operation.to_string(),
+        payload: String::from_utf8_lossy(payload).into_owned(),
+        refused: (binding, namespace, operation) != LOG_CAPABILITY,
+    };
+    if echo_logs {
+        eprintln!("policy host call {}: {}", call.capability(), call.payload);
     }
+    let answer: HostCallResult = if call.refused {
+        Err(format!(
+            "host call {} is not offered by this host",
+            call.capability()
+        )
+        .into())
+    } else {
+        Ok(Vec::new())
+    };
+    calls.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+    answer
 }
 
 /// One live instance of the policy. It can answer many calls in a row, which
 /// is what a benchmark of warm evaluations needs.
 pub struct PolicyInstance {
     wapc: WapcHost,
-    logs: Arc<Mutex<Vec<String>>>,
+    host_calls: Arc<Mutex<Vec<HostCall>>>,
 }
 
 impl PolicyInstance {
@@ -236,7 +298,7 @@ impl PolicyInstance {
     pub fn validate_settings(&mut self, settings: &Value) -> SettingsAnswer {
         let payload = serde_json::to_vec(settings).expect("a JSON value always serializes");
         let result = self.wapc.call("validate_settings", &payload);
-        let logs = self.take_logs();
+        let host_calls = self.take_host_calls();
         // The wording of the failures is policy-evaluator's, so that the
         // messages match what kwctl prints.
         let (valid, message, trapped) = match result {
@@ -256,7 +318,7 @@ impl PolicyInstance {
             valid,
             message,
             trapped,
-            logs,
+            host_calls,
         }
     }
 
@@ -270,14 +332,14 @@ impl PolicyInstance {
                 message: Some(format!("Provided settings are not valid: {policy_message}")),
                 settings_error: Some(policy_message),
                 trapped: settings_answer.trapped,
-                logs: settings_answer.logs,
+                host_calls: settings_answer.host_calls,
                 ..Answer::default()
             };
         }
         let mut answer = self.validate(settings, admission_request);
-        let mut logs = settings_answer.logs;
-        logs.append(&mut answer.logs);
-        answer.logs = logs;
+        let mut host_calls = settings_answer.host_calls;
+        host_calls.append(&mut answer.host_calls);
+        answer.host_calls = host_calls;
         answer
     }
 
@@ -286,7 +348,7 @@ impl PolicyInstance {
     pub fn validate(&mut self, settings: &Value, admission_request: &Value) -> Answer {
         let payload = validate_payload(settings, admission_request);
         let result = self.wapc.call("validate", &payload);
-        let logs = self.take_logs();
+        let host_calls = self.take_host_calls();
         let mut answer = match result {
             Ok(bytes) => answer_from_response(request::request_object(admission_request), &bytes),
             Err(err) => {
@@ -297,22 +359,22 @@ impl PolicyInstance {
                 internal_server_error(message)
             }
         };
-        answer.logs = logs;
+        answer.host_calls = host_calls;
         answer
     }
 
     /// Calls a guest function with a ready payload and returns the guest's
     /// bytes unread, so that a benchmark times the guest call alone and not
-    /// the host's JSON work around it. The call's log lines are dropped.
+    /// the host's JSON work around it. The call's host calls are dropped.
     pub fn call_raw(&mut self, function: &str, payload: &[u8]) -> Result<Vec<u8>> {
         let result = self.wapc.call(function, payload);
-        self.logs.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.take_host_calls();
         Ok(result?)
     }
 
-    /// The log lines the policy sent since the last call.
-    pub fn take_logs(&mut self) -> Vec<String> {
-        std::mem::take(&mut *self.logs.lock().unwrap_or_else(|e| e.into_inner()))
+    /// The host calls the policy made since they were last taken.
+    pub fn take_host_calls(&mut self) -> Vec<HostCall> {
+        std::mem::take(&mut *self.host_calls.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -501,10 +563,10 @@ mod tests {
     }
 
     #[test]
-    fn only_logging_is_offered_to_the_guest() {
-        let logs = Mutex::new(Vec::new());
+    fn only_logging_is_offered_and_every_call_is_recorded() {
+        let calls = Mutex::new(Vec::new());
         let ok = host_call(
-            &logs,
+            &calls,
             false,
             "kubewarden",
             "tracing",
@@ -512,8 +574,25 @@ mod tests {
             br#"{"msg":"hi"}"#,
         );
         assert_eq!(ok.unwrap(), Vec::<u8>::new());
-        assert_eq!(*logs.lock().unwrap(), vec![r#"{"msg":"hi"}"#.to_string()]);
-        let refused = host_call(&logs, false, "kubewarden", "oci", "v1/verify", b"{}");
+        let refused = host_call(&calls, false, "kubewarden", "oci", "v1/verify", b"{}");
         assert!(refused.is_err());
+        let answer = Answer {
+            host_calls: calls.into_inner().unwrap(),
+            ..Answer::default()
+        };
+        assert_eq!(answer.logs(), vec![r#"{"msg":"hi"}"#]);
+        let described: Vec<(String, bool)> = answer
+            .host_calls
+            .iter()
+            .map(|call| (call.capability(), call.refused))
+            .collect();
+        assert_eq!(
+            described,
+            vec![
+                ("kubewarden/tracing/log".to_string(), false),
+                ("kubewarden/oci/v1/verify".to_string(), true)
+            ]
+        );
+        assert_eq!(answer.host_calls[1].payload, "{}");
     }
 }
