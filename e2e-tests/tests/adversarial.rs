@@ -196,7 +196,7 @@ fn payloads_that_are_not_requests_are_refused_with_a_message() {
         ),
         (
             b"[1,2,3]",
-            "the admission request cannot be read: invalid type: sequence, expected an object with settings and request",
+            "the admission request cannot be read: invalid type: integer `2`, expected an AdmissionRequest object",
         ),
         (
             b"{\"settings\":{}}",
