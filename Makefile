@@ -35,7 +35,7 @@ test: fmt lint
 # through `kwctl run` as well when KWCTL names a kwctl binary.
 .PHONY: e2e-tests
 e2e-tests: policy.wasm
-	cd $(E2E) && cargo test --locked --lib --bins --tests -- --nocapture
+	cd $(E2E) && cargo test --locked --no-fail-fast --lib --bins --tests -- --nocapture
 
 # Every test: formatting, lints, unit tests, e2e cases.
 .PHONY: check
