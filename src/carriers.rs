@@ -121,9 +121,8 @@ impl Carrier {
     pub fn read_template<'a>(&self, object: &'a RawValue) -> Result<Option<Template<'a>>, String> {
         let mut node: Node = podspec::read(object.get(), "")?;
         let owners = node
-            .metadata
-            .as_mut()
-            .and_then(|metadata| metadata.owner_references.take())
+            .metadata("metadata")?
+            .owner_references
             .unwrap_or_default();
         let mut text = object;
         let mut path = String::new();

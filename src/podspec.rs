@@ -43,19 +43,18 @@ impl<'a> Raw<'a> {
 }
 
 /// Reads `text` as a `T`. What cannot be read is told in one sentence that
-/// starts with the path of the offending field: `path` (where `text` sits in
-/// the object) followed by the path serde followed inside it.
+/// starts with `path`, where `text` sits in the object (the policy reads an
+/// object level by level, pod spec, container, securityContext, so the path
+/// names the part at fault), followed by serde_json's reason.
+///
+/// (The field inside that part is not named: serde_path_to_error would name
+/// it, but its code, about 80 KB of the module, would be compiled at every
+/// policy-server start, for values the API server's own decoding refuses
+/// before any webhook sees them.)
 pub fn read<'a, T: Deserialize<'a>>(text: &'a str, path: &str) -> Result<T, String> {
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let inside = error.path().to_string();
-        let reason = reason(error.inner());
-        match (path.is_empty(), inside.as_str()) {
-            (_, ".") => format!("{path}: {reason}"),
-            (true, inside) => format!("{inside}: {reason}"),
-            (false, inside) if inside.starts_with('[') => format!("{path}{inside}: {reason}"),
-            (false, inside) => format!("{path}.{inside}: {reason}"),
-        }
+    serde_json::from_str(text).map_err(|error| match path {
+        "" => reason(&error),
+        path => format!("{path}: {}", reason(&error)),
     })
 }
 
@@ -86,7 +85,8 @@ pub struct Metadata {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", expecting = "an object")]
 pub struct Node<'a> {
-    pub metadata: Option<Metadata>,
+    #[serde(default, borrow)]
+    pub metadata: Raw<'a>,
     #[serde(default, borrow)]
     pub spec: Raw<'a>,
     #[serde(default, borrow)]
@@ -96,6 +96,14 @@ pub struct Node<'a> {
 }
 
 impl<'a> Node<'a> {
+    /// The node's `metadata`, read; `path` says where it is.
+    pub fn metadata(&self, path: &str) -> Result<Metadata, String> {
+        match self.metadata.set() {
+            Some(text) => read(text.get(), path),
+            None => Ok(Metadata::default()),
+        }
+    }
+
     /// The text of the field `key` leads on to (`spec`, `template` or
     /// `jobTemplate`), unless it is missing or `null`.
     pub fn next(&self, key: &str) -> Option<&'a RawValue> {
@@ -343,8 +351,8 @@ impl<'a> Pod<'a> {
             }
         }
         let annotations = template
-            .metadata
-            .and_then(|metadata| metadata.annotations)
+            .metadata(&metadata_path)?
+            .annotations
             .unwrap_or_default();
         Ok(Some(Pod {
             spec_path,
@@ -418,25 +426,25 @@ mod tests {
         let refused = |text: &str| pod(text).unwrap_err();
         assert_eq!(
             refused(r#"{"spec": {"containers": [{"name": "a"}, {"name": 5}]}}"#),
-            "spec.containers[1].name: invalid type: integer `5`, expected a string"
+            "spec.containers[1]: invalid type: integer `5`, expected a string"
         );
         assert_eq!(
             refused(
                 r#"{"spec": {"containers": [{"name": "a", "securityContext": {"privileged": "yes"}}]}}"#
             ),
-            "spec.containers[0].securityContext.privileged: invalid type: string \"yes\", expected a boolean"
+            "spec.containers[0].securityContext: invalid type: string \"yes\", expected a boolean"
         );
         assert_eq!(
             refused(r#"{"spec": {"volumes": [{"name": "v", "hostPath": 5}]}}"#),
-            "spec.volumes[0].hostPath: invalid type: integer `5`, expected HostPathVolumeSource"
+            "spec: invalid type: integer `5`, expected HostPathVolumeSource"
         );
         assert_eq!(
             refused(r#"{"spec": {"containers": {"name": "a"}}}"#),
-            "spec.containers: invalid type: map, expected a sequence"
+            "spec: invalid type: map, expected a sequence"
         );
         assert_eq!(
             refused(r#"{"metadata": {"annotations": {"a": 1}}, "spec": {}}"#),
-            "metadata.annotations.a: invalid type: integer `1`, expected a string"
+            "metadata: invalid type: integer `1`, expected a string"
         );
     }
 
