@@ -20,7 +20,7 @@ pub mod violation;
 
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest as guest;
-use log::Level;
+use log::LOG;
 
 use guest::prelude::*;
 
@@ -35,8 +35,9 @@ pub extern "C" fn wapc_init() {
 }
 
 /// What a request got is in the answer itself (the warnings, the rejection
-/// message, the audit annotation), which the host records: logging it again
-/// would cost a host call on every request.
+/// message, the audit annotation), which the host records; the per-request
+/// debug event ([`log::request_answered`]) is sent only from a module built
+/// with the `request-log` feature, as it costs a host call per request.
 fn validate(payload: &[u8]) -> CallResult {
     let response = admission::evaluate(payload);
     Ok(response.to_json())
@@ -49,7 +50,7 @@ fn validate_settings(payload: &[u8]) -> CallResult {
             message: None,
         },
         Err(message) => {
-            log::log(Level::Warning, "settings refused", &[("reason", &message)]);
+            slog::warn!(LOG, "settings refused"; "reason" => &message);
             SettingsValidationResponse {
                 valid: false,
                 message: Some(message),

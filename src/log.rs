@@ -1,99 +1,40 @@
-//! Log events for the host, in the shape the Kubewarden SDK's slog drain
-//! writes them (the event's fields, then `level`, `message`, `line`,
-//! `column` and `file`), sent with the same waPC host call
-//! (`kubewarden/tracing/log`). Written by hand: a logging framework would
-//! add a fifth to the module's size and its cost to every request.
+//! Log events for the host, through the Kubewarden SDK's slog drain as
+//! Kubewarden's own policies send them. The drain hands every event to the
+//! host, which shows it when its own log level (policy-server's
+//! `--log-level`) includes the event's.
 
-use std::fmt::Write;
-use std::panic::Location;
+use crate::response::Response;
+use kubewarden_policy_sdk::logging::KubewardenDrain;
+use slog::{Drain, Logger, o};
+use std::sync::LazyLock;
 
-/// What every event says about where it comes from.
-const POLICY: (&str, &str) = ("policy", "secure-pod-defaults");
+/// The policy's root logger. A host that does not take logs is no reason
+/// to fail a request, so the drain's errors are dropped rather than turned
+/// into a panic (as `KubewardenDrain::new()`'s fuse would).
+pub static LOG: LazyLock<Logger> = LazyLock::new(|| {
+    Logger::root(
+        KubewardenDrain::default().ignore_res(),
+        o!("policy" => "secure-pod-defaults"),
+    )
+});
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    Debug,
-    Warning,
-}
-
-impl Level {
-    fn name(self) -> &'static str {
-        match self {
-            Level::Debug => "debug",
-            Level::Warning => "warning",
-        }
-    }
-}
-
-/// Sends one event with `fields` (key and text) to the host.
-#[track_caller]
-pub fn log(level: Level, message: &str, fields: &[(&str, &str)]) {
-    send(event(level, message, fields, Location::caller()).as_bytes());
-}
-
-/// The event as JSON text.
-fn event(level: Level, message: &str, fields: &[(&str, &str)], at: &Location) -> String {
-    let mut text = String::with_capacity(160 + message.len());
-    text.push('{');
-    for (key, value) in fields.iter().chain([&POLICY]) {
-        write_string(&mut text, key);
-        text.push(':');
-        write_string(&mut text, value);
-        text.push(',');
-    }
-    text.push_str("\"level\":\"");
-    text.push_str(level.name());
-    text.push_str("\",\"message\":");
-    write_string(&mut text, message);
-    let _ = write!(
-        text,
-        ",\"line\":{},\"column\":{},\"file\":",
-        at.line(),
-        at.column()
+/// What one request got, at debug level: which object, and whether it was
+/// allowed and how many fields were defaulted (the rest is in the answer
+/// itself, which the host records).
+pub fn request_answered(
+    kind: &str,
+    operation: &str,
+    namespace: &str,
+    name: &str,
+    response: &Response,
+    defaulted: usize,
+) {
+    slog::debug!(LOG, "request answered";
+        "kind" => kind,
+        "operation" => operation,
+        "namespace" => namespace,
+        "name" => name,
+        "allowed" => response.accepted,
+        "defaulted" => defaulted,
     );
-    write_string(&mut text, at.file());
-    text.push('}');
-    text
-}
-
-#[cfg(target_arch = "wasm32")]
-fn send(event: &[u8]) {
-    // A host that does not take logs is no reason to fail a request.
-    let _ = kubewarden_policy_sdk::wapc_guest::host_call("kubewarden", "tracing", "log", event);
-}
-
-/// Native builds (the unit tests, the fuzzer) have no host to log to.
-#[cfg(not(target_arch = "wasm32"))]
-fn send(_event: &[u8]) {}
-
-fn write_string(out: &mut String, text: &str) {
-    out.push_str(&serde_json::to_string(text).unwrap_or_default());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::{Value, json};
-
-    #[test]
-    fn an_event_has_the_fields_the_sdk_drain_writes() {
-        let text = event(
-            Level::Debug,
-            "request \"rejected\"",
-            &[("reason", "spec.containers[0] must…")],
-            Location::caller(),
-        );
-        let event: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(event["level"], "debug");
-        assert_eq!(event["message"], "request \"rejected\"");
-        assert_eq!(event["policy"], "secure-pod-defaults");
-        assert!(event["line"].as_u64().unwrap() > 0);
-        assert!(event["column"].as_u64().unwrap() > 0);
-        assert_eq!(event["file"], json!(file!()));
-        assert_eq!(
-            event.as_object().unwrap().len(),
-            7,
-            "reason, policy, level, message, line, column, file: {event}"
-        );
-    }
 }

@@ -2,13 +2,15 @@
 //! bad ones.
 //!
 //! Settings are read with a derived `Deserialize`. When that fails, the text
-//! is read again as a `serde_json::Value` only to find the key at fault and
-//! say in a sentence what it allows: serde's own messages are written for
-//! programmers, not for the person who wrote the settings.
+//! is read again key by key, each value kept as the JSON text it is
+//! (`RawValue`), only to find the key at fault and say in a sentence what it
+//! allows, quoting the value as written: serde's own messages are written
+//! for programmers, not for the person who wrote the settings.
 
 use crate::checks::{PssLevel, PssVersion};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
 
 /// How much of Knative Serving's `secure-pod-defaults` to apply.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -199,7 +201,7 @@ impl Settings {
     pub fn from_json(text: &[u8]) -> Result<Settings, String> {
         let given = match serde_json::from_slice::<Option<Given>>(text) {
             Ok(given) => given.unwrap_or_default(),
-            Err(_) => reread(text)?,
+            Err(error) => reread(text, error)?,
         };
         let settings = Settings::from(given);
         settings.refuse_contradictions()?;
@@ -219,44 +221,60 @@ impl Settings {
     }
 }
 
-/// Settings that did not read as [`Given`], read again as a tree: the
+/// Settings that did not read as [`Given`], read again key by key: the
 /// sentence for the first fault, in the order of [`KEYS`] after unknown
-/// keys, as a person would fix them. Settings with no fault here (a key
-/// given twice, which the tree keeps once) are read from the tree.
-fn reread(text: &[u8]) -> Result<Given, String> {
-    let value: Value = serde_json::from_slice(text)
+/// keys, as a person would fix them.
+fn reread(text: &[u8], error: serde_json::Error) -> Result<Given, String> {
+    let raw: &RawValue = serde_json::from_slice(text)
         .map_err(|error| format!("the settings are not valid JSON: {error}"))?;
-    let map = match &value {
-        Value::Null => return Ok(Given::default()),
-        Value::Object(map) => map,
-        other => {
-            return Err(format!(
-                "the settings must be an object of key: value pairs, not {}",
-                describe(other)
-            ));
-        }
+    let Some(map) = object(raw) else {
+        return Err(format!(
+            "the settings must be an object of key: value pairs, not {}",
+            describe(raw)
+        ));
     };
-    refuse_unknown_keys(map, &KEYS, "")?;
+    refuse_unknown_keys(&map, &KEYS, "")?;
     for key in KEYS {
-        if let Some(value) = given(map, key) {
+        if let Some(value) = given(&map, key) {
             refuse_value(key, value)?;
         }
     }
-    Given::deserialize(&value).map_err(|error| format!("the settings are not valid: {error}"))
+    // Every value is allowed, so a key is given twice (the settings a host
+    // sends never are): the last value counts, as in a map.
+    let exemptions = given(&map, "exemptions")
+        .and_then(object)
+        .and_then(|exemptions| serde_json::value::to_raw_value(&exemptions).ok());
+    let mut last: BTreeMap<&str, &RawValue> = map
+        .iter()
+        .map(|(key, value)| (key.as_str(), *value))
+        .collect();
+    if let Some(exemptions) = &exemptions {
+        last.insert("exemptions", exemptions);
+    }
+    serde_json::to_vec(&last)
+        .ok()
+        .and_then(|text| serde_json::from_slice(&text).ok())
+        .ok_or_else(|| format!("the settings cannot be read: {error}"))
+}
+
+/// The keys of a JSON object and their values as written; `None` for
+/// anything else.
+fn object(raw: &RawValue) -> Option<BTreeMap<String, &RawValue>> {
+    serde_json::from_slice(raw.get().as_bytes()).ok()
 }
 
 /// The value of `key`, unless absent or `null`.
-fn given<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
-    map.get(key).filter(|value| !value.is_null())
+fn given<'r>(map: &BTreeMap<String, &'r RawValue>, key: &str) -> Option<&'r RawValue> {
+    map.get(key).copied().filter(|value| value.get() != "null")
 }
 
 /// Whether `value` reads as a `T`.
-fn reads_as<'v, T: Deserialize<'v>>(value: &'v Value) -> bool {
-    T::deserialize(value).is_ok()
+fn reads_as<'r, T: Deserialize<'r>>(value: &'r RawValue) -> bool {
+    serde_json::from_slice::<T>(value.get().as_bytes()).is_ok()
 }
 
 /// The sentence for a value `key` does not allow.
-fn refuse_value(key: &str, value: &Value) -> Result<(), String> {
+fn refuse_value(key: &str, value: &RawValue) -> Result<(), String> {
     let allowed = match key {
         "secure_pod_defaults" if !reads_as::<Level>(value) => {
             "\"disabled\", \"root-allowed\" or \"enabled\"".to_string()
@@ -273,7 +291,10 @@ fn refuse_value(key: &str, value: &Value) -> Result<(), String> {
             "\"privileged\", \"baseline\" or \"restricted\"".to_string()
         }
         "pod_security_version" if !reads_as::<PssVersion>(value) => {
-            let hint = if value.is_number() {
+            let hint = if value
+                .get()
+                .starts_with(|c: char| c == '-' || c.is_ascii_digit())
+            {
                 " (write the version as a string, such as \"v1.30\")"
             } else {
                 ""
@@ -287,34 +308,34 @@ fn refuse_value(key: &str, value: &Value) -> Result<(), String> {
         "exemptions" => return refuse_exemptions(value),
         _ => return Ok(()),
     };
-    let found = match value {
+    let found = match string(value) {
         // A mistyped level is shown whole, however long.
-        Value::String(text) if key == "secure_pod_defaults" => format!("\"{text}\""),
+        Some(text) if key == "secure_pod_defaults" => format!("\"{text}\""),
         _ => describe(value),
     };
     Err(format!("{key} must be {allowed}, not {found}"))
 }
 
-fn refuse_exemptions(value: &Value) -> Result<(), String> {
-    let Value::Object(map) = value else {
+fn refuse_exemptions(value: &RawValue) -> Result<(), String> {
+    let Some(map) = object(value) else {
         return Err(format!(
             "exemptions must be an object with the keys {}, not {}",
             Exemptions::KEYS.join(", "),
             describe(value)
         ));
     };
-    refuse_unknown_keys(map, &Exemptions::KEYS, "exemptions.")?;
+    refuse_unknown_keys(&map, &Exemptions::KEYS, "exemptions.")?;
     for key in Exemptions::KEYS {
-        let Some(value) = given(map, key) else {
+        let Some(value) = given(&map, key) else {
             continue;
         };
-        let Value::Array(items) = value else {
+        let Ok(items) = serde_json::from_slice::<Vec<&RawValue>>(value.get().as_bytes()) else {
             return Err(format!(
                 "exemptions.{key} must be a list of non-empty strings, not {}",
                 describe(value)
             ));
         };
-        if let Some(item) = items.iter().find(|item| !reads_as::<Name>(item)) {
+        if let Some(item) = items.into_iter().find(|item| !reads_as::<Name>(item)) {
             return Err(format!(
                 "exemptions.{key} must be a list of non-empty strings; it holds {}",
                 describe(item)
@@ -324,22 +345,28 @@ fn refuse_exemptions(value: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// A value as a refusal quotes it: scalars as written, a long string or a
-/// collection by what it is.
-fn describe(value: &Value) -> String {
-    match value {
-        Value::Null | Value::Bool(_) | Value::Number(_) => value.to_string(),
-        Value::String(text) if text.len() <= 40 => format!("\"{text}\""),
-        Value::String(_) => "a long string".to_string(),
-        Value::Array(_) => "a list".to_string(),
-        Value::Object(_) => "an object".to_string(),
+/// The text of a JSON string; `None` for anything else.
+fn string(value: &RawValue) -> Option<String> {
+    serde_json::from_slice(value.get().as_bytes()).ok()
+}
+
+/// A value as a refusal quotes it: a short string, a number or a literal
+/// as written, a long string or a collection by what it is.
+fn describe(value: &RawValue) -> String {
+    let text = value.get();
+    match (text.as_bytes().first(), string(value)) {
+        (_, Some(text)) if text.len() <= 40 => format!("\"{text}\""),
+        (_, Some(_)) => "a long string".to_string(),
+        (Some(b'['), _) => "a list".to_string(),
+        (Some(b'{'), _) => "an object".to_string(),
+        _ => text.to_string(),
     }
 }
 
 /// Refuses keys not in `known`; `parent` names the enclosing key, if any
 /// (`exemptions.`).
 fn refuse_unknown_keys(
-    map: &Map<String, Value>,
+    map: &BTreeMap<String, &RawValue>,
     known: &[&'static str],
     parent: &str,
 ) -> Result<(), String> {
@@ -663,7 +690,20 @@ mod tests {
     fn a_key_given_twice_keeps_the_last_value() {
         let text = br#"{"run_as_user": 1000, "run_as_user": 2000}"#;
         assert_eq!(Settings::from_json(text).unwrap().run_as_user, Some(2000));
+        let text = br#"{"secure_pod_defaults": true, "secure_pod_defaults": "enabled",
+            "exemptions": {"images": [""], "images": ["infra/*"]}}"#;
+        let settings = Settings::from_json(text).unwrap();
+        assert_eq!(settings.secure_pod_defaults, Level::Enabled);
+        assert_eq!(settings.exemptions.images, ["infra/*"]);
         assert_eq!(Settings::from_json(b"null").unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn a_number_is_quoted_as_written() {
+        assert_eq!(
+            Settings::from_json(br#"{"run_as_group": 1.50}"#).unwrap_err(),
+            "run_as_group must be a whole number from 0 to 2147483647, not 1.50"
+        );
     }
 
     #[test]
