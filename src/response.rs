@@ -125,10 +125,11 @@ fn host_reads(answer: &[u8]) -> Result<(), String> {
 }
 
 /// JSON text written as it is; checked to be one JSON value on the way, so
-/// the answer stays JSON.
+/// the answer stays JSON. Read as bytes, like the payload and the settings,
+/// so the module carries one copy of serde_json's reader.
 fn raw_json<S: Serializer>(text: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
     match text {
-        Some(text) => serde_json::from_str::<&RawValue>(text)
+        Some(text) => serde_json::from_slice::<&RawValue>(text.as_bytes())
             .map_err(S::Error::custom)?
             .serialize(serializer),
         None => serializer.serialize_none(),
