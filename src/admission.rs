@@ -55,7 +55,16 @@ pub fn evaluate(payload: &[u8]) -> Response {
             }
         },
     };
-    admit(&settings, &payload.request)
+    let request = &payload.request;
+    let response = admit(&settings, request);
+    crate::log::request_answered(
+        &request.kind.kind,
+        &request.operation,
+        &request.namespace,
+        &request.name,
+        &response,
+    );
+    response
 }
 
 /// Decides, for one request, what to default and what to check, and does

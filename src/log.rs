@@ -18,16 +18,17 @@ pub static LOG: LazyLock<Logger> = LazyLock::new(|| {
     )
 });
 
-/// What one request got, at debug level: which object, and whether it was
-/// allowed and how many fields were defaulted (the rest is in the answer
-/// itself, which the host records).
+/// What one request got, at debug level: which object, whether it was
+/// allowed and whether it was changed (the rest is in the answer itself,
+/// which the host records). Sent only by a module built with the
+/// `request-log` feature: the drain hands every event to the host whatever
+/// the host's level, a cost on every request.
 pub fn request_answered(
     kind: &str,
     operation: &str,
     namespace: &str,
     name: &str,
     response: &Response,
-    defaulted: usize,
 ) {
     slog::debug!(LOG, "request answered";
         "kind" => kind,
@@ -35,6 +36,6 @@ pub fn request_answered(
         "namespace" => namespace,
         "name" => name,
         "allowed" => response.accepted,
-        "defaulted" => defaulted,
+        "mutated" => response.mutated_object.is_some(),
     );
 }

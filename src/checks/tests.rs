@@ -455,7 +455,8 @@ fn wrong_types_in_restricted_fields_are_refused_when_read() {
     let mut spec = restricted_pod();
     spec["containers"][0]["securityContext"]["capabilities"]["drop"] = json!("ALL");
     assert!(
-        refusal(&spec).starts_with("spec.containers[0].securityContext: invalid type: string \"ALL\""),
+        refusal(&spec)
+            .starts_with("spec.containers[0].securityContext: invalid type: string \"ALL\""),
         "{}",
         refusal(&spec)
     );
