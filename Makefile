@@ -1,7 +1,7 @@
 # Targets as in Kubewarden's Rust policies, plus demo, check, bench and push.
 SOURCE_FILES := $(shell find src -type f) Cargo.toml Cargo.lock
 E2E := e2e-tests
-KWCTL ?= kwctl
+KWCTL ?= $(or $(wildcard ../shared/bin/kwctl),kwctl)
 REGISTRY ?= $(shell sed -n "s/^  io.kubewarden.policy.ociUrl: *//p" metadata.yml)
 VERSION := $(shell sed -n 's/^  io.kubewarden.policy.version: *//p' metadata.yml)
 
@@ -53,13 +53,34 @@ FLOOR_WASM := $(FLOOR)/target/wasm32-wasip1/release/floor.wasm
 $(FLOOR_WASM): $(shell find $(FLOOR)/src -type f) $(FLOOR)/Cargo.toml $(FLOOR)/Cargo.lock | toolchain
 	cd $(FLOOR) && cargo --locked build --target=wasm32-wasip1 --release
 
-# Measures the policy next to the floor on the requests in bench/requests
-# (and `kwctl bench` as well when KWCTL names a kwctl binary). It prints the
-# targets met and missed; a miss does not fail the build.
+# The real hosts, from the sibling folder CI provides when they are there.
+# Empty or absent binaries make `make bench` print the guest figures alone.
+POLICY_SERVER ?= $(wildcard ../shared/bin/policy-server)
+# A path relative to this folder, made absolute for the bench run in $(E2E).
+bench_path = $(if $(findstring /,$(1)),$(abspath $(1)),$(1))
+
+# Measures the policy next to the floor: in the guest on the requests in
+# bench/requests and on large generated ones, and at one policy-server
+# serving both on 127.0.0.1 under load from wrk (installed here with
+# apt-get when missing). It prints the targets met and missed; a miss does
+# not fail the build. `kwctl bench` runs as well when KWCTL is given.
 .PHONY: bench
-bench: policy.wasm $(FLOOR_WASM)
+bench: policy.wasm $(FLOOR_WASM) bench-load-generator
 	cd $(E2E) && cargo run --release --locked --quiet --bin bench -- \
+		--policy-server "$(call bench_path,$(POLICY_SERVER))" \
+		--kwctl "$(call bench_path,$(KWCTL))" \
+		$(if $(filter command line environment,$(origin KWCTL)),--kwctl-bench) \
 		../policy.wasm ../$(FLOOR_WASM) ../bench/requests
+
+# wrk, Debian's package, when there is a policy-server to load; without it
+# the bench says so and prints the guest figures alone.
+.PHONY: bench-load-generator
+bench-load-generator:
+	@if [ -n "$(POLICY_SERVER)" ] && ! command -v wrk >/dev/null 2>&1; then \
+		echo "installing wrk (apt-get)"; \
+		{ apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
+			|| echo "could not install wrk"; \
+	fi
 
 .PHONY: push
 push: annotated-policy.wasm

@@ -3,9 +3,13 @@
 //! policy's answer into what the API server would receive.
 
 pub mod cases;
+pub mod host_bench;
 pub mod kwctl;
 pub mod large;
+pub mod large_requests;
+pub mod policy_server;
 pub mod request;
+pub mod wrk;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,10 +26,12 @@ use wasmtime_provider::{EpochDeadlines, WasmtimeEngineProviderBuilder, WasmtimeE
 
 pub use request::complete_request;
 
-/// One epoch tick of the engine. The policy gets `EPOCH_DEADLINE_TICKS` of
-/// them per guest call: 2 s, policy-server's default `--policy-timeout`.
+/// One epoch tick of the engine. A guest call gets `POLICY_TIMEOUT` of them
+/// unless the host is built with another timeout.
 const EPOCH_TICK: Duration = Duration::from_millis(100);
-const EPOCH_DEADLINE_TICKS: u64 = 20;
+
+/// policy-server's default `--policy-timeout`.
+pub const POLICY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The message policy-server answers with when a policy runs out of time.
 const EPOCH_INTERRUPTION_MARKER: &str = "guest code interrupted, execution deadline exceeded";
@@ -153,6 +159,7 @@ struct SettingsValidationResponse {
 pub struct Host {
     engine_pre: WasmtimeEngineProviderPre,
     wasm_path: PathBuf,
+    deadline_ticks: u64,
 }
 
 impl Host {
@@ -169,6 +176,12 @@ impl Host {
 
     /// Compiles a policy module held in memory.
     pub fn from_bytes(wasm: &[u8]) -> Result<Host> {
+        Host::from_bytes_with_timeout(wasm, POLICY_TIMEOUT)
+    }
+
+    /// Compiles a module whose guest calls may each run for `timeout`, so
+    /// that a benchmark can time a call that policy-server would cut short.
+    pub fn from_bytes_with_timeout(wasm: &[u8], timeout: Duration) -> Result<Host> {
         let mut config = wasmtime::Config::default();
         config.epoch_interruption(true);
         // For profiling with `perf record`: the names of compiled functions.
@@ -184,9 +197,11 @@ impl Host {
             .engine(engine)
             .module(module)
             .build_pre()?;
+        let deadline_ticks = (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         Ok(Host {
             engine_pre,
             wasm_path: PathBuf::new(),
+            deadline_ticks,
         })
     }
 
@@ -198,8 +213,8 @@ impl Host {
     /// A fresh instance of the policy, as the host makes one per evaluation.
     pub fn instantiate(&self) -> Result<PolicyInstance> {
         let provider = self.engine_pre.rehydrate(Some(EpochDeadlines {
-            wapc_init: EPOCH_DEADLINE_TICKS,
-            wapc_func: EPOCH_DEADLINE_TICKS,
+            wapc_init: self.deadline_ticks,
+            wapc_func: self.deadline_ticks,
         }))?;
         let host_calls = Arc::new(Mutex::new(Vec::new()));
         let recorded_calls = Arc::clone(&host_calls);
