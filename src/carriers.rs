@@ -135,7 +135,7 @@ impl Carrier {
             }
             path.push_str(key);
             text = next;
-            node = podspec::read(text.get(), &path)?;
+            node = podspec::read_at(text.get(), || path.clone())?;
         }
         Ok(Some(Template { owners, text, node }))
     }

@@ -13,7 +13,7 @@
 //! with its full path: the API server would have refused it too.
 
 use k8s_openapi::api::core::v1::{
-    HostPathVolumeSource, Lifecycle, PodOS, PodSecurityContext, Probe, SecurityContext,
+    HostPathVolumeSource, PodOS, PodSecurityContext, SecurityContext,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde::de::IgnoredAny;
@@ -52,9 +52,21 @@ impl<'a> Raw<'a> {
 /// policy-server start, for values the API server's own decoding refuses
 /// before any webhook sees them.)
 pub fn read<'a, T: Deserialize<'a>>(text: &'a str, path: &str) -> Result<T, String> {
-    serde_json::from_str(text).map_err(|error| match path {
-        "" => reason(&error),
-        path => format!("{path}: {}", reason(&error)),
+    read_at(text, || path.to_owned())
+}
+
+/// [`read`], with the path written out only for a refusal: most requests
+/// are read without one, and a path per container would cost a string each.
+pub fn read_at<'a, T: Deserialize<'a>>(
+    text: &'a str,
+    path: impl FnOnce() -> String,
+) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|error| {
+        let path = path();
+        match path.as_str() {
+            "" => reason(&error),
+            path => format!("{path}: {}", reason(&error)),
+        }
     })
 }
 
@@ -199,10 +211,39 @@ pub struct ContainerFields<'a> {
     #[serde(default, borrow)]
     pub security_context: Raw<'a>,
     pub ports: Option<Vec<Port>>,
-    pub liveness_probe: Option<Probe>,
-    pub readiness_probe: Option<Probe>,
-    pub startup_probe: Option<Probe>,
+    pub liveness_probe: Option<Handler>,
+    pub readiness_probe: Option<Handler>,
+    pub startup_probe: Option<Handler>,
     pub lifecycle: Option<Lifecycle>,
+}
+
+/// What the host-probes check reads of a probe or a lifecycle hook (a
+/// `Probe` and a `LifecycleHandler` both hold their actions at the top):
+/// the `host` of its `httpGet` and `tcpSocket`, by k8s-openapi's field
+/// names. Not k8s-openapi's `Probe` and `Lifecycle`: every container of a
+/// real pod carries probes, and reading them whole (paths, ports, headers,
+/// commands, timings) cost both time per request and ten types of code to
+/// compile at every start, for one field.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a probe or a lifecycle handler")]
+pub struct Handler {
+    pub http_get: Option<Action>,
+    pub tcp_socket: Option<Action>,
+}
+
+/// An `httpGet` or `tcpSocket` action, for its `host`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "an httpGet or tcpSocket action")]
+pub struct Action {
+    pub host: Option<String>,
+}
+
+/// A container's `lifecycle` hooks.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a lifecycle object")]
+pub struct Lifecycle {
+    pub post_start: Option<Handler>,
+    pub pre_stop: Option<Handler>,
 }
 
 /// A container port as the rules read it. Not k8s-openapi's `ContainerPort`,
@@ -322,7 +363,7 @@ impl<'a> Pod<'a> {
         };
         let spec: PodSpec = read(spec_raw.get(), &spec_path)?;
         let security_context = match spec.security_context.set() {
-            Some(raw) => read(raw.get(), &format!("{spec_path}.securityContext"))?,
+            Some(raw) => read_at(raw.get(), || format!("{spec_path}.securityContext"))?,
             None => None,
         };
         let shared_spec_path: Rc<str> = Rc::from(spec_path.as_str());
@@ -334,10 +375,10 @@ impl<'a> Pod<'a> {
                 ContainerList::EphemeralContainers => &spec.ephemeral_containers,
             };
             for (index, raw) in items.iter().flatten().enumerate() {
-                let path = format!("{spec_path}.{}[{index}]", list.field());
-                let fields: ContainerFields = read(raw.get(), &path)?;
+                let path = || format!("{spec_path}.{}[{index}]", list.field());
+                let fields: ContainerFields = read_at(raw.get(), path)?;
                 let security_context = match fields.security_context.set() {
-                    Some(raw) => read(raw.get(), &format!("{path}.securityContext"))?,
+                    Some(raw) => read_at(raw.get(), || format!("{}.securityContext", path()))?,
                     None => None,
                 };
                 containers.push(Container {

@@ -7,9 +7,8 @@
 //! must be empty or unset.
 
 use super::{Check, PssLevel, PssVersion, VersionedCheck};
-use crate::podspec::{Container, Pod};
+use crate::podspec::{Action, Container, Pod};
 use crate::violation::Violation;
-use k8s_openapi::api::core::v1::{HTTPGetAction, TCPSocketAction};
 
 const CONTROL: &str = "Host Probes / Lifecycle Hooks";
 
@@ -54,7 +53,7 @@ fn host_probes_and_host_lifecycle_1_34(pod: &Pod<'_>, violations: &mut Vec<Viola
 /// Checks the `host` of a probe's or a hook's `httpGet` and `tcpSocket`.
 fn check_handler(
     container: &Container<'_>,
-    (http_get, tcp_socket): (Option<&HTTPGetAction>, Option<&TCPSocketAction>),
+    (http_get, tcp_socket): (Option<&Action>, Option<&Action>),
     handler_path: &str,
     violations: &mut Vec<Violation>,
 ) {
