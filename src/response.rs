@@ -2,9 +2,8 @@
 //! and the warnings that say what was defaulted where.
 
 use crate::defaults::Defaulted;
-use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::Error as _;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -45,83 +44,15 @@ impl Response {
     }
 
     /// The answer as JSON. A mutated object that is not JSON (a defect in
-    /// the edits), or that the host could not read back, is refused rather
-    /// than handed to the host.
+    /// the edits) is refused rather than handed to the host.
     pub fn to_json(&self) -> Vec<u8> {
-        let answer = serde_json::to_vec(self).map_err(|error| error.to_string());
-        let readable = answer.and_then(|answer| match self.mutated_object {
-            Some(_) => host_reads(&answer).map(|()| answer),
-            None => Ok(answer),
-        });
-        readable.unwrap_or_else(|reason| {
+        serde_json::to_vec(self).unwrap_or_else(|reason| {
             let refusal = Response::reject(format!(
                 "the policy could not write the defaulted object: {reason}"
             ));
             serde_json::to_vec(&refusal).unwrap_or_default()
         })
     }
-}
-
-/// Whether the host can read `answer`: it reads answers with serde_json,
-/// whose limit is 128 nested levels. An object the host sent in a request
-/// always fits (it sat a level deeper there); this refuses only what no host
-/// could have sent.
-fn host_reads(answer: &[u8]) -> Result<(), String> {
-    /// Any JSON value, read as serde_json reads a `Value` (so under the same
-    /// nesting limit) without keeping it.
-    struct Nested;
-
-    impl<'de> Deserialize<'de> for Nested {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Nested, D::Error> {
-            deserializer.deserialize_any(NestedVisitor)
-        }
-    }
-
-    struct NestedVisitor;
-
-    impl<'de> Visitor<'de> for NestedVisitor {
-        type Value = Nested;
-
-        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-            formatter.write_str("any JSON value")
-        }
-
-        fn visit_bool<E>(self, _: bool) -> Result<Nested, E> {
-            Ok(Nested)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Nested, E> {
-            Ok(Nested)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Nested, E> {
-            Ok(Nested)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Nested, E> {
-            Ok(Nested)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Nested, E> {
-            Ok(Nested)
-        }
-        fn visit_unit<E>(self) -> Result<Nested, E> {
-            Ok(Nested)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Nested, A::Error> {
-            while items.next_element::<Nested>()?.is_some() {}
-            Ok(Nested)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut fields: A) -> Result<Nested, A::Error> {
-            while fields.next_entry::<IgnoredAny, Nested>()?.is_some() {}
-            Ok(Nested)
-        }
-    }
-
-    serde_json::from_slice::<Nested>(answer)
-        .map(|_| ())
-        .map_err(|error| {
-            format!(
-                "it nests deeper than the host reads back ({})",
-                crate::podspec::reason(&error)
-            )
-        })
 }
 
 /// JSON text written as it is; checked to be one JSON value on the way, so

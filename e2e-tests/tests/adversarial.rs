@@ -132,18 +132,29 @@ fn ten_thousand_deep() -> String {
 /// have sent it, nor read back an answer carrying it: refused, with a
 /// message. Depths the host reads are in `cases/adversarial.yaml`.
 #[test]
-fn json_nested_ten_thousand_deep_is_refused_with_a_message() {
+fn json_nested_ten_thousand_deep_gets_an_answer() {
+    // No host sends this: policy-server and kwctl parse every request with
+    // serde_json's limit of 128 levels before a policy runs, and an object
+    // that passed it also fits in the answer. The policy still answers, with
+    // JSON (read here without a depth limit), its edits in place.
     let host = host();
     let deep = ten_thousand_deep();
     let text = format!(
         "{{\"settings\":{{}},\"request\":{{\"kind\":{{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"}},\
          \"operation\":\"CREATE\",\"object\":{{\"kind\":\"Pod\",\"spec\":{{\"containers\":[{{\"name\":\"x\",\"future\":{deep}}}]}}}}}}}}"
     );
-    let answer = validate(host, text.as_bytes());
-    assert_eq!(answer["accepted"], false);
-    let message = answer["message"].as_str().unwrap();
-    assert!(message.len() > 10, "{message}");
-    assert_eq!(answer["mutated_object"], Value::Null);
+    let mut instance = host.instantiate().expect("instantiate");
+    let answer = instance
+        .call_raw("validate", text.as_bytes())
+        .unwrap_or_else(|error| panic!("the policy trapped: {error}"));
+    serde_json::from_slice::<serde::de::IgnoredAny>(&answer).expect("the answer is JSON");
+    let answer = String::from_utf8(answer).expect("UTF-8");
+    assert!(
+        answer.starts_with(r#"{"accepted":true"#),
+        "{}",
+        &answer[..80]
+    );
+    assert!(answer.contains(r#""allowPrivilegeEscalation":false"#));
 }
 
 #[test]
