@@ -175,7 +175,7 @@ fn whole_template(
 ) -> Result<serde_json::Value, String> {
     let cannot_read = |reason: String| format!("{which} cannot be read: {reason}");
     match carrier.read_template(object).map_err(cannot_read)? {
-        Some(template) => serde_json::from_str(template.text.get())
+        Some(template) => serde_json::from_slice(template.text.get().as_bytes())
             .map_err(|error| cannot_read(crate::podspec::reason(&error))),
         None => Ok(serde_json::Value::Null),
     }

@@ -168,7 +168,7 @@ fn write_fields<'a>(
     fields: &[(&'static str, String)],
 ) -> Result<(), String> {
     let present: BTreeMap<String, &'a RawValue> =
-        serde_json::from_str(object.get()).map_err(|error| error.to_string())?;
+        serde_json::from_slice(object.get().as_bytes()).map_err(|error| error.to_string())?;
     let mut added = Vec::new();
     for (key, text) in fields {
         match present.get(*key) {

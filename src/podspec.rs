@@ -61,7 +61,7 @@ pub fn read_at<'a, T: Deserialize<'a>>(
     text: &'a str,
     path: impl FnOnce() -> String,
 ) -> Result<T, String> {
-    serde_json::from_str(text).map_err(|error| {
+    serde_json::from_slice(text.as_bytes()).map_err(|error| {
         let path = path();
         match path.as_str() {
             "" => reason(&error),
