@@ -193,6 +193,7 @@ fn read_pod<'a>(
     };
     Pod::read(
         template.node,
+        template.metadata,
         carrier.pod_spec_path(),
         carrier.pod_metadata_path(),
     )
@@ -286,6 +287,7 @@ fn default_and_check(
     let owners = template.owners;
     let Some(mut pod) = Pod::read(
         template.node,
+        template.metadata,
         carrier.pod_spec_path(),
         carrier.pod_metadata_path(),
     )?

@@ -5,7 +5,7 @@
 //! inlines a PodSpec). For a Pod and a Revision the template is the object
 //! itself.
 
-use crate::podspec::{self, Node};
+use crate::podspec::{self, Metadata, Node};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde_json::value::RawValue;
 
@@ -16,7 +16,9 @@ pub struct Template<'a> {
     pub owners: Vec<OwnerReference>,
     /// The template's text (the whole object for a Pod or a Revision).
     pub text: &'a RawValue,
-    /// The template's `metadata` and pod `spec`.
+    /// The template's `metadata`, read.
+    pub metadata: Metadata,
+    /// The template's pod `spec` (and `metadata`, as text).
     pub node: Node<'a>,
 }
 
@@ -120,10 +122,8 @@ impl Carrier {
     /// skipped.
     pub fn read_template<'a>(&self, object: &'a RawValue) -> Result<Option<Template<'a>>, String> {
         let mut node: Node = podspec::read(object.get(), "")?;
-        let owners = node
-            .metadata("metadata")?
-            .owner_references
-            .unwrap_or_default();
+        let mut metadata = node.metadata("metadata")?;
+        let owners = metadata.owner_references.take().unwrap_or_default();
         let mut text = object;
         let mut path = String::new();
         for key in self.template_path {
@@ -137,7 +137,17 @@ impl Carrier {
             text = next;
             node = podspec::read_at(text.get(), || path.clone())?;
         }
-        Ok(Some(Template { owners, text, node }))
+        // For a Pod or a Revision the template is the object itself, whose
+        // metadata was just read.
+        if !self.template_path.is_empty() {
+            metadata = node.metadata(&self.pod_metadata_path())?;
+        }
+        Ok(Some(Template {
+            owners,
+            text,
+            metadata,
+            node,
+        }))
     }
 
     fn template_field_path(&self, field: &str) -> String {

@@ -352,9 +352,11 @@ pub struct Pod<'a> {
 }
 
 impl<'a> Pod<'a> {
-    /// Reads a pod template; `Ok(None)` when it has no pod spec.
+    /// Reads a pod template whose `metadata` was read already; `Ok(None)`
+    /// when it has no pod spec.
     pub fn read(
         template: Node<'a>,
+        metadata: Metadata,
         spec_path: String,
         metadata_path: String,
     ) -> Result<Option<Pod<'a>>, String> {
@@ -391,10 +393,7 @@ impl<'a> Pod<'a> {
                 });
             }
         }
-        let annotations = template
-            .metadata(&metadata_path)?
-            .annotations
-            .unwrap_or_default();
+        let annotations = metadata.annotations.unwrap_or_default();
         Ok(Some(Pod {
             spec_path,
             metadata_path,
@@ -435,7 +434,8 @@ mod tests {
 
     fn pod(text: &str) -> Result<Option<Pod<'_>>, String> {
         let template: Node = read(text, "")?;
-        Pod::read(template, "spec".into(), "metadata".into())
+        let metadata = template.metadata("metadata")?;
+        Pod::read(template, metadata, "spec".into(), "metadata".into())
     }
 
     #[test]

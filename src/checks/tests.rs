@@ -32,7 +32,8 @@ pub(super) fn try_reading<T>(
 ) -> Result<T, String> {
     let text = json!({"metadata": metadata, "spec": spec}).to_string();
     let template: Node = read(&text, "")?;
-    let pod = Pod::read(template, spec_path.into(), metadata_path.into())?
+    let metadata = template.metadata(metadata_path)?;
+    let pod = Pod::read(template, metadata, spec_path.into(), metadata_path.into())?
         .ok_or_else(|| "no pod spec".to_owned())?;
     Ok(check(&pod))
 }
