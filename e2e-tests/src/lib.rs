@@ -36,6 +36,17 @@ pub const POLICY_TIMEOUT: Duration = Duration::from_secs(2);
 /// The message policy-server answers with when a policy runs out of time.
 const EPOCH_INTERRUPTION_MARKER: &str = "guest code interrupted, execution deadline exceeded";
 
+/// The built policy (`default_wasm_path`), compiled once per test process
+/// and shared by every test in it.
+pub fn built_policy() -> &'static Host {
+    static HOST: std::sync::OnceLock<Host> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        let path = default_wasm_path();
+        assert!(path.is_file(), "run `make policy.wasm` first");
+        Host::load(&path).expect("the policy loads")
+    })
+}
+
 /// The path of the policy module: `$POLICY_WASM`, else `policy.wasm` at the
 /// root of the repository.
 pub fn default_wasm_path() -> PathBuf {

@@ -1,18 +1,12 @@
 //! Hostile payloads that cannot be written as YAML cases: huge, deeply
 //! nested, not JSON at all. Each must get an answer, never a trap.
 
-use secure_pod_defaults_e2e::{Host, default_wasm_path};
+use secure_pod_defaults_e2e::Host;
 use serde_json::{Value, json};
-use std::sync::OnceLock;
 
 /// The policy, compiled once for the whole test process.
 fn host() -> &'static Host {
-    static HOST: OnceLock<Host> = OnceLock::new();
-    HOST.get_or_init(|| {
-        let path = default_wasm_path();
-        assert!(path.is_file(), "run `make policy.wasm` first");
-        Host::load(&path).expect("the policy loads")
-    })
+    secure_pod_defaults_e2e::built_policy()
 }
 
 /// The ValidationResponse for a raw payload; panics if the guest trapped.

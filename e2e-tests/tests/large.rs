@@ -4,24 +4,17 @@
 //! took; a policy that is slower than linear on them runs out of time and
 //! fails here with the host's 500. The time each took is printed.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use secure_pod_defaults_e2e::large::{self, APPARMOR_PREFIX, LargeRequest};
 use secure_pod_defaults_e2e::request::request_object;
-use secure_pod_defaults_e2e::{
-    Answer, Host, answer_from_response, default_wasm_path, validate_payload,
-};
+use secure_pod_defaults_e2e::{Answer, Host, answer_from_response, validate_payload};
 use serde_json::{Value, json};
 
 /// The policy, compiled once for the whole test process.
 fn host() -> &'static Host {
-    static HOST: OnceLock<Host> = OnceLock::new();
-    HOST.get_or_init(|| {
-        let path = default_wasm_path();
-        assert!(path.is_file(), "run `make policy.wasm` first");
-        Host::load(&path).expect("the policy loads")
-    })
+    secure_pod_defaults_e2e::built_policy()
 }
 
 /// The guest's time limit is wall time: one large request at a time, so
