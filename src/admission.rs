@@ -174,8 +174,8 @@ fn whole_template(
     which: &str,
 ) -> Result<serde_json::Value, String> {
     let cannot_read = |reason: String| format!("{which} cannot be read: {reason}");
-    match carrier.read_template(object).map_err(cannot_read)? {
-        Some(template) => serde_json::from_slice(template.text.get().as_bytes())
+    match carrier.template_text(object).map_err(cannot_read)? {
+        Some(text) => serde_json::from_slice(text.get().as_bytes())
             .map_err(|error| cannot_read(crate::podspec::reason(&error))),
         None => Ok(serde_json::Value::Null),
     }
@@ -188,16 +188,7 @@ fn read_pod<'a>(
     object: &'a RawValue,
     which: &str,
 ) -> Result<Option<Pod<'a>>, String> {
-    let Some(template) = carrier.read_template(object)? else {
-        return Ok(None);
-    };
-    Pod::read(
-        template.node,
-        template.metadata,
-        carrier.pod_spec_path(),
-        carrier.pod_metadata_path(),
-    )
-    .map_err(|reason| {
+    carrier.read_pod(object).map_err(|reason| {
         if which == "the object" {
             reason
         } else {
@@ -281,17 +272,7 @@ fn default_and_check(
     settings: &Settings,
     plan: &Plan,
 ) -> Result<Response, String> {
-    let Some(template) = carrier.read_template(plan.object)? else {
-        return Ok(Response::accept());
-    };
-    let owners = template.owners;
-    let Some(mut pod) = Pod::read(
-        template.node,
-        template.metadata,
-        carrier.pod_spec_path(),
-        carrier.pod_metadata_path(),
-    )?
-    else {
+    let Some(mut pod) = carrier.read_pod(plan.object)? else {
         return Ok(Response::accept());
     };
     let exempt_runtime_class = pod.spec.runtime_class_name.as_ref().is_some_and(|class| {
@@ -307,7 +288,7 @@ fn default_and_check(
     // The checks read what will be admitted: the defaulted securityContexts
     // when the object is changed, the ones it has otherwise.
     let may_mutate = plan.may_mutate
-        && !(plan.unless_made_by_a_controller && made_from_a_defaulted_template(&owners));
+        && !(plan.unless_made_by_a_controller && made_from_a_defaulted_template(&pod.owners));
     let mutates = may_mutate && !settings.validate_only;
     let defaulting = default_pod(carrier, settings, &mut pod, plan, mutates)?;
     let mutated_object = defaulting.mutated_object.filter(|_| mutates);

@@ -1,25 +1,36 @@
-//! Where the pod spec lives in each kind the policy covers.
+//! Where the pod spec lives in each kind the policy covers, and the walk
+//! down to it.
 //!
 //! Every carrier holds a pod template: an object with `metadata` and `spec`,
 //! where `spec` is a PodSpec (for a Knative Revision, a RevisionSpec, which
 //! inlines a PodSpec). For a Pod and a Revision the template is the object
 //! itself.
+//!
+//! The walk reads the object once, from its top down to the template: at
+//! each level only the key that leads on is followed, the object's own
+//! metadata (for its owners) and the template's are read, and every other
+//! field is skipped by serde without building anything. (Reading each level
+//! as text and then reading that text again would read a CronJob's
+//! containers five times before the rules even start.)
 
-use crate::podspec::{self, Metadata, Node};
+use crate::podspec::{Metadata, Pod, Raw, reason};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fmt;
 
 /// An object's pod template, read.
 #[derive(Debug)]
 pub struct Template<'a> {
     /// The admitted object's `metadata.ownerReferences`.
     pub owners: Vec<OwnerReference>,
-    /// The template's text (the whole object for a Pod or a Revision).
-    pub text: &'a RawValue,
     /// The template's `metadata`, read.
     pub metadata: Metadata,
-    /// The template's pod `spec` (and `metadata`, as text).
-    pub node: Node<'a>,
+    /// The text of the template's pod `spec`, unless it is missing or
+    /// `null`.
+    pub spec: Option<&'a RawValue>,
 }
 
 /// How a pod spec is reached and treated in one kind.
@@ -117,37 +128,64 @@ impl Carrier {
         self.template_field_path("metadata")
     }
 
-    /// Reads `object` down to its pod template (`None` when the object has
-    /// none). Only the fields on the way are read; everything else is
-    /// skipped.
+    /// Reads `object` down to its pod template, in one pass (`None` when
+    /// the object has none). Only the fields on the way are read.
     pub fn read_template<'a>(&self, object: &'a RawValue) -> Result<Option<Template<'a>>, String> {
-        let mut node: Node = podspec::read(object.get(), "")?;
-        let mut metadata = node.metadata("metadata")?;
-        let owners = metadata.owner_references.take().unwrap_or_default();
-        let mut text = object;
-        let mut path = String::new();
-        for key in self.template_path {
-            let Some(next) = node.next(key) else {
-                return Ok(None);
-            };
-            if !path.is_empty() {
-                path.push('.');
-            }
-            path.push_str(key);
-            text = next;
-            node = podspec::read_at(text.get(), || path.clone())?;
-        }
-        // For a Pod or a Revision the template is the object itself, whose
-        // metadata was just read.
-        if !self.template_path.is_empty() {
-            metadata = node.metadata(&self.pod_metadata_path())?;
-        }
-        Ok(Some(Template {
-            owners,
-            text,
-            metadata,
-            node,
+        let walked = self.walk(object, Goal::Template)?;
+        Ok(walked.reached.then_some(Template {
+            owners: walked.owners,
+            metadata: walked.metadata,
+            spec: walked.text,
         }))
+    }
+
+    /// Reads `object`'s pod for the rules: its template's metadata and pod
+    /// spec, and the object's owners (`None` when it has no pod spec).
+    pub fn read_pod<'a>(&self, object: &'a RawValue) -> Result<Option<Pod<'a>>, String> {
+        let Some(Template {
+            owners,
+            metadata,
+            spec: Some(spec),
+        }) = self.read_template(object)?
+        else {
+            return Ok(None);
+        };
+        let pod = Pod::read(
+            spec,
+            metadata,
+            self.pod_spec_path(),
+            self.pod_metadata_path(),
+        )?;
+        Ok(Some(Pod { owners, ..pod }))
+    }
+
+    /// The text of `object`'s whole pod template (`None` when it has none),
+    /// to compare an update's old and new templates.
+    pub fn template_text<'a>(&self, object: &'a RawValue) -> Result<Option<&'a RawValue>, String> {
+        if self.template_path.is_empty() {
+            return Ok(Some(object));
+        }
+        Ok(self.walk(object, Goal::Text)?.text)
+    }
+
+    fn walk<'a>(&self, object: &'a RawValue, goal: Goal) -> Result<Walked<'a>, String> {
+        let walked = RefCell::new(Walked::default());
+        let top = Level {
+            keys: self.template_path,
+            depth: 0,
+            goal,
+            walked: &walked,
+        };
+        let mut deserializer = serde_json::Deserializer::from_str(object.get());
+        let read = top
+            .deserialize(&mut deserializer)
+            .and_then(|()| deserializer.end());
+        let walked = walked.into_inner();
+        match read {
+            Ok(()) => Ok(walked),
+            Err(error) if walked.part.is_empty() => Err(reason(&error)),
+            Err(error) => Err(format!("{}: {}", walked.part, reason(&error))),
+        }
     }
 
     fn template_field_path(&self, field: &str) -> String {
@@ -158,6 +196,167 @@ impl Carrier {
         }
         path.push_str(field);
         path
+    }
+}
+
+/// What the walk reads at the pod template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Goal {
+    /// Its metadata, and its pod spec as text.
+    Template,
+    /// Its whole text.
+    Text,
+}
+
+/// What the walk found, filled in as it goes down.
+#[derive(Default)]
+struct Walked<'a> {
+    /// The object's owners.
+    owners: Vec<OwnerReference>,
+    /// The template's metadata.
+    metadata: Metadata,
+    /// The template's pod spec ([`Goal::Template`]) or the whole template
+    /// ([`Goal::Text`]), unless missing or `null`.
+    text: Option<&'a RawValue>,
+    /// Whether the template was found.
+    reached: bool,
+    /// The dotted path of the part being read, which a refusal names.
+    part: String,
+}
+
+/// One object on the way down: the admitted object (`depth` 0), a
+/// `template`, a CronJob's `jobTemplate` and its `spec`, and the template.
+#[derive(Clone, Copy)]
+struct Level<'w, 'a> {
+    /// The whole path from the object to the template.
+    keys: &'static [&'static str],
+    /// How many keys lead to this level.
+    depth: usize,
+    goal: Goal,
+    walked: &'w RefCell<Walked<'a>>,
+}
+
+impl Level<'_, '_> {
+    fn at_template(&self) -> bool {
+        self.depth == self.keys.len()
+    }
+
+    /// Names `field` of this level as the part being read.
+    fn enter(&self, field: &str) {
+        let mut part = self.keys[..self.depth].join(".");
+        if !part.is_empty() {
+            part.push('.');
+        }
+        part.push_str(field);
+        self.walked.borrow_mut().part = part;
+    }
+
+    /// Back at this level, once a field was read.
+    fn leave(&self) {
+        self.walked.borrow_mut().part = self.keys[..self.depth].join(".");
+    }
+}
+
+impl<'de, 'w> DeserializeSeed<'de> for Level<'w, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, 'w> Visitor<'de> for Level<'w, 'de> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let next_key = self.keys.get(self.depth).copied();
+        let mut seen: Vec<&'static str> = Vec::new();
+        let mut first_time = |field: &'static str| match seen.contains(&field) {
+            true => Err(de::Error::duplicate_field(field)),
+            false => {
+                seen.push(field);
+                Ok(())
+            }
+        };
+        self.walked.borrow_mut().reached |= self.at_template();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "metadata" if self.depth == 0 || self.at_template() => {
+                    first_time("metadata")?;
+                    self.enter("metadata");
+                    let mut metadata = map.next_value::<Option<Metadata>>()?.unwrap_or_default();
+                    self.leave();
+                    let mut walked = self.walked.borrow_mut();
+                    if self.depth == 0 {
+                        walked.owners = metadata.owner_references.take().unwrap_or_default();
+                    }
+                    if self.at_template() {
+                        walked.metadata = metadata;
+                    }
+                }
+                "spec" if self.at_template() => {
+                    first_time("spec")?;
+                    let spec: Raw = map.next_value()?;
+                    self.walked.borrow_mut().text = spec.set();
+                }
+                key if Some(key) == next_key => {
+                    let key = next_key.unwrap_or_default();
+                    first_time(key)?;
+                    self.enter(key);
+                    if self.goal == Goal::Text && self.depth + 1 == self.keys.len() {
+                        let template: Raw = map.next_value()?;
+                        let mut walked = self.walked.borrow_mut();
+                        walked.text = template.set();
+                        walked.reached = walked.text.is_some();
+                    } else {
+                        map.next_value_seed(Below(Level {
+                            depth: self.depth + 1,
+                            ..self
+                        }))?;
+                    }
+                    self.leave();
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The level below, unless it is `null`.
+struct Below<'w, 'a>(Level<'w, 'a>);
+
+impl<'de, 'w> DeserializeSeed<'de> for Below<'w, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, 'w> Visitor<'de> for Below<'w, 'de> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("an object")
+    }
+
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        self.0.deserialize(deserializer)
     }
 }
 
@@ -188,6 +387,85 @@ mod tests {
                 ("Revision", "spec".to_string()),
             ]
         );
+    }
+
+    fn raw(text: &str) -> &RawValue {
+        serde_json::from_str(text).unwrap()
+    }
+
+    const CRONJOB: &str = r#"{
+        "metadata": {"name": "nightly", "ownerReferences": [{"apiVersion": "v1", "kind": "Owner", "name": "o", "uid": "1"}],
+                     "annotations": {"on": "cronjob"}},
+        "spec": {"schedule": "0 3 * * *", "jobTemplate": {"metadata": {"annotations": {"on": "job"}},
+          "spec": {"backoffLimit": 2, "template": {"metadata": {"annotations": {"on": "pod"}},
+            "spec": {"containers": [{"name": "backup"}]}}}}},
+        "status": {"active": []}}"#;
+
+    #[test]
+    fn the_walk_reads_the_owners_and_the_template_of_a_cronjob() {
+        let cronjob = carrier("batch", "CronJob").unwrap();
+        let template = cronjob.read_template(raw(CRONJOB)).unwrap().unwrap();
+        assert_eq!(template.owners.len(), 1);
+        assert_eq!(template.owners[0].kind, "Owner");
+        let annotations = template.metadata.annotations.unwrap();
+        assert_eq!(annotations["on"], "pod");
+        assert_eq!(
+            template.spec.unwrap().get(),
+            r#"{"containers": [{"name": "backup"}]}"#
+        );
+        let text = cronjob.template_text(raw(CRONJOB)).unwrap().unwrap();
+        assert!(
+            text.get()
+                .starts_with(r#"{"metadata": {"annotations": {"on": "pod"}}"#)
+        );
+    }
+
+    #[test]
+    fn a_missing_or_null_template_is_no_template() {
+        let deployment = carrier("apps", "Deployment").unwrap();
+        for object in [
+            r#"{"metadata": {}}"#,
+            r#"{"spec": null}"#,
+            r#"{"spec": {"replicas": 1}}"#,
+            r#"{"spec": {"template": null}}"#,
+        ] {
+            assert!(
+                deployment.read_template(raw(object)).unwrap().is_none(),
+                "{object}"
+            );
+            assert!(
+                deployment.template_text(raw(object)).unwrap().is_none(),
+                "{object}"
+            );
+        }
+        let template = deployment
+            .read_template(raw(r#"{"spec": {"template": {"spec": null}}}"#))
+            .unwrap()
+            .unwrap();
+        assert!(template.spec.is_none());
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_named_by_its_part() {
+        let deployment = carrier("apps", "Deployment").unwrap();
+        let refused = |object: &str| deployment.read_template(raw(object)).unwrap_err();
+        assert_eq!(
+            refused(r#"{"spec": 5}"#),
+            "spec: invalid type: integer `5`, expected an object"
+        );
+        assert_eq!(
+            refused(r#"{"spec": {"template": {"metadata": {"annotations": {"a": 1}}}}}"#),
+            "spec.template.metadata: invalid type: integer `1`, expected a string"
+        );
+        assert_eq!(
+            refused(r#"{"metadata": {"ownerReferences": "none"}, "spec": {}}"#),
+            "metadata: invalid type: string \"none\", expected a sequence"
+        );
+        assert_eq!(
+            refused(r#"{"spec": {"template": {}, "template": {}}}"#),
+            "spec: duplicate field `template`"
+        );
+        assert_eq!(refused("[]"), "invalid type: sequence, expected an object");
     }
 
     #[test]

@@ -90,44 +90,6 @@ pub struct Metadata {
     pub owner_references: Option<Vec<OwnerReference>>,
 }
 
-/// One object on the way from the admitted object down to its pod spec:
-/// the admitted object itself, a `template` or a CronJob's `jobTemplate`,
-/// and the pod template at the end (`metadata` and a pod `spec`). Only the
-/// field that leads on is kept, as its text; the rest is skipped.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", expecting = "an object")]
-pub struct Node<'a> {
-    #[serde(default, borrow)]
-    pub metadata: Raw<'a>,
-    #[serde(default, borrow)]
-    pub spec: Raw<'a>,
-    #[serde(default, borrow)]
-    pub template: Raw<'a>,
-    #[serde(default, borrow)]
-    pub job_template: Raw<'a>,
-}
-
-impl<'a> Node<'a> {
-    /// The node's `metadata`, read; `path` says where it is.
-    pub fn metadata(&self, path: &str) -> Result<Metadata, String> {
-        match self.metadata.set() {
-            Some(text) => read(text.get(), path),
-            None => Ok(Metadata::default()),
-        }
-    }
-
-    /// The text of the field `key` leads on to (`spec`, `template` or
-    /// `jobTemplate`), unless it is missing or `null`.
-    pub fn next(&self, key: &str) -> Option<&'a RawValue> {
-        match key {
-            "spec" => self.spec.set(),
-            "template" => self.template.set(),
-            "jobTemplate" => self.job_template.set(),
-            _ => None,
-        }
-    }
-}
-
 /// What the policy reads of a pod spec (a `PodSpec`, or a Knative
 /// `RevisionSpec`, which inlines one). Containers are kept as their text,
 /// to be read one by one with their place in the object.
@@ -335,6 +297,9 @@ impl Container<'_> {
 /// the pod's securityContext and every container, and where they are.
 #[derive(Debug)]
 pub struct Pod<'a> {
+    /// The admitted object's `metadata.ownerReferences` (the object's, not
+    /// the template's).
+    pub owners: Vec<OwnerReference>,
     /// e.g. `spec` for a Pod, `spec.template.spec` for a Deployment.
     pub spec_path: String,
     /// e.g. `metadata` for a Pod, `spec.template.metadata` for a Deployment.
@@ -352,17 +317,14 @@ pub struct Pod<'a> {
 }
 
 impl<'a> Pod<'a> {
-    /// Reads a pod template whose `metadata` was read already; `Ok(None)`
-    /// when it has no pod spec.
+    /// Reads the pod spec `spec_raw` of a template whose `metadata` was
+    /// read already.
     pub fn read(
-        template: Node<'a>,
+        spec_raw: &'a RawValue,
         metadata: Metadata,
         spec_path: String,
         metadata_path: String,
-    ) -> Result<Option<Pod<'a>>, String> {
-        let Some(spec_raw) = template.spec.set() else {
-            return Ok(None);
-        };
+    ) -> Result<Pod<'a>, String> {
         let spec: PodSpec = read(spec_raw.get(), &spec_path)?;
         let security_context = match spec.security_context.set() {
             Some(raw) => read_at(raw.get(), || format!("{spec_path}.securityContext"))?,
@@ -394,7 +356,8 @@ impl<'a> Pod<'a> {
             }
         }
         let annotations = metadata.annotations.unwrap_or_default();
-        Ok(Some(Pod {
+        Ok(Pod {
+            owners: Vec::new(),
             spec_path,
             metadata_path,
             annotations,
@@ -402,7 +365,7 @@ impl<'a> Pod<'a> {
             spec,
             security_context,
             containers,
-        }))
+        })
     }
 
     /// `spec.os.name: windows`, the marker Pod Security Admission's 1.25+
@@ -433,9 +396,10 @@ mod tests {
     use super::*;
 
     fn pod(text: &str) -> Result<Option<Pod<'_>>, String> {
-        let template: Node = read(text, "")?;
-        let metadata = template.metadata("metadata")?;
-        Pod::read(template, metadata, "spec".into(), "metadata".into())
+        let object: &RawValue = serde_json::from_str(text).unwrap();
+        crate::carriers::carrier("", "Pod")
+            .unwrap()
+            .read_pod(object)
     }
 
     #[test]

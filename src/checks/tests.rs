@@ -2,7 +2,8 @@
 //! checks run at which level and version, and the overrides between them.
 
 use super::*;
-use crate::podspec::{Node, Pod, read};
+use crate::podspec::{Metadata, Pod, read};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 /// A pod spec that meets restricted at every version: one container with
@@ -30,11 +31,16 @@ pub(super) fn try_reading<T>(
     metadata_path: &str,
     check: impl FnOnce(&Pod) -> T,
 ) -> Result<T, String> {
-    let text = json!({"metadata": metadata, "spec": spec}).to_string();
-    let template: Node = read(&text, "")?;
-    let metadata = template.metadata(metadata_path)?;
-    let pod = Pod::read(template, metadata, spec_path.into(), metadata_path.into())?
-        .ok_or_else(|| "no pod spec".to_owned())?;
+    let metadata_text = metadata.to_string();
+    let metadata: Option<Metadata> = read(&metadata_text, metadata_path)?;
+    let spec_text = spec.to_string();
+    let spec: &RawValue = read(&spec_text, spec_path)?;
+    let pod = Pod::read(
+        spec,
+        metadata.unwrap_or_default(),
+        spec_path.into(),
+        metadata_path.into(),
+    )?;
     Ok(check(&pod))
 }
 
