@@ -1,6 +1,12 @@
-//! The benchmark at the real host: one policy-server serving the policy and
-//! the floor side by side, wrk posting each request to one and then the
-//! other, and the large requests sent a few times each.
+//! The benchmark at the real host: one policy-server serving the policy, the
+//! floor and the same-answer floor side by side, wrk posting each request to
+//! each in turn, and the large requests sent a few times each.
+//!
+//! The same-answer floor is the floor module giving the policy's own answer
+//! to each request, written into it before the build: what the host spends
+//! on that answer (the JSON patch it computes from a changed object, the
+//! warnings) when the policy does no work at all. Next to it, the policy's
+//! figures show what its own work costs.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,6 +19,7 @@ use crate::wrk::{LoadRun, Wrk};
 
 pub const POLICY_ID: &str = "secure-pod-defaults";
 pub const FLOOR_ID: &str = "floor";
+pub const SAME_ANSWER_ID: &str = "same-answer";
 
 /// How long a large request may take at the server, transfer included.
 const LARGE_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -48,13 +55,16 @@ impl HostTools {
     }
 }
 
-/// The two modules to serve and what the server is given for them.
+/// The modules to serve and what the server is given for them.
 pub struct Setup<'a> {
     pub tools: &'a HostTools,
     pub policy_wasm: &'a Path,
     pub policy_metadata: &'a Path,
     pub floor_wasm: &'a Path,
     pub floor_metadata: &'a Path,
+    /// The floor built to give the policy's answers (see the module's
+    /// documentation); it shares the floor's metadata.
+    pub same_answer_wasm: &'a Path,
     pub settings: Value,
     /// A scratch directory for the annotated modules, bodies and logs.
     pub dir: &'a Path,
@@ -74,7 +84,8 @@ pub struct LoadCase {
     pub name: String,
     /// The AdmissionReview body.
     pub review: Vec<u8>,
-    /// What the policy must answer; the floor accepts without a patch.
+    /// What the policy and the same-answer floor must answer; the floor
+    /// accepts without a patch.
     pub expected: Expected,
 }
 
@@ -122,6 +133,7 @@ pub struct LoadRow {
     pub name: String,
     pub policy: LoadFigures,
     pub floor: LoadFigures,
+    pub same_answer: LoadFigures,
 }
 
 /// The latency of a few requests in a row and what the first was answered.
@@ -159,6 +171,7 @@ pub fn measure(
     let server = start_server(setup)?;
     for case in load_cases {
         check_answer(&server, POLICY_ID, case, case.expected)?;
+        check_answer(&server, SAME_ANSWER_ID, case, case.expected)?;
         check_answer(
             &server,
             FLOOR_ID,
@@ -172,7 +185,7 @@ pub fn measure(
     let wrk = Wrk::new(&setup.tools.wrk, setup.dir)?;
     let bodies = write_bodies(setup.dir, load_cases)?;
     if let Some(first) = bodies.first() {
-        for id in [POLICY_ID, FLOOR_ID] {
+        for id in [POLICY_ID, FLOOR_ID, SAME_ANSWER_ID] {
             wrk.run(&server.validate_url(id), first, WARM_UP, shape.connections)?;
         }
     }
@@ -199,18 +212,18 @@ pub fn measure(
 fn start_server(setup: &Setup) -> Result<PolicyServer> {
     let policy_module = setup.dir.join("policy-annotated.wasm");
     let floor_module = setup.dir.join("floor-annotated.wasm");
-    annotate(
-        &setup.tools.kwctl,
-        setup.policy_wasm,
-        setup.policy_metadata,
-        &policy_module,
-    )?;
-    annotate(
-        &setup.tools.kwctl,
-        setup.floor_wasm,
-        setup.floor_metadata,
-        &floor_module,
-    )?;
+    let same_answer_module = setup.dir.join("same-answer-annotated.wasm");
+    for (wasm, metadata, annotated) in [
+        (setup.policy_wasm, setup.policy_metadata, &policy_module),
+        (setup.floor_wasm, setup.floor_metadata, &floor_module),
+        (
+            setup.same_answer_wasm,
+            setup.floor_metadata,
+            &same_answer_module,
+        ),
+    ] {
+        annotate(&setup.tools.kwctl, wasm, metadata, annotated)?;
+    }
     let policies = [
         ServedPolicy {
             id: POLICY_ID.into(),
@@ -223,6 +236,12 @@ fn start_server(setup: &Setup) -> Result<PolicyServer> {
             module: floor_module,
             settings: json!({}),
             allowed_to_mutate: false,
+        },
+        ServedPolicy {
+            id: SAME_ANSWER_ID.into(),
+            module: same_answer_module,
+            settings: json!({}),
+            allowed_to_mutate: true,
         },
     ];
     PolicyServer::start(&setup.tools.policy_server, &policies, setup.dir)
@@ -284,9 +303,9 @@ fn write_bodies(dir: &Path, cases: &[LoadCase]) -> Result<Vec<PathBuf>> {
         .collect()
 }
 
-/// The rounds of one request: the policy and the floor take turns, and
-/// which goes first alternates, so that drift in the machine's load weighs
-/// on both alike.
+/// The rounds of one request: the policy and the floors take turns, and
+/// which goes first rotates, so that drift in the machine's load weighs on
+/// each alike.
 fn measure_load(
     server: &PolicyServer,
     wrk: &Wrk,
@@ -297,11 +316,14 @@ fn measure_load(
 ) -> Result<LoadRow> {
     let mut policy_runs = Vec::with_capacity(shape.rounds);
     let mut floor_runs = Vec::with_capacity(shape.rounds);
+    let mut same_answer_runs = Vec::with_capacity(shape.rounds);
     for round in 0..shape.rounds {
-        let mut order = [(POLICY_ID, &mut policy_runs), (FLOOR_ID, &mut floor_runs)];
-        if (index + round) % 2 == 1 {
-            order.reverse();
-        }
+        let mut order = [
+            (POLICY_ID, &mut policy_runs),
+            (FLOOR_ID, &mut floor_runs),
+            (SAME_ANSWER_ID, &mut same_answer_runs),
+        ];
+        order.rotate_left((index + round) % 3);
         for (id, runs) in order {
             let run = wrk
                 .run(
@@ -318,6 +340,7 @@ fn measure_load(
         name: case.name.clone(),
         policy: LoadFigures::of(&policy_runs),
         floor: LoadFigures::of(&floor_runs),
+        same_answer: LoadFigures::of(&same_answer_runs),
     })
 }
 

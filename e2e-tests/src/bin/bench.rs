@@ -103,6 +103,8 @@ struct Options {
     requests: PathBuf,
     policy_metadata: PathBuf,
     floor_metadata: PathBuf,
+    /// The floor's crate, built again as the same-answer floor.
+    floor_crate: PathBuf,
     policy_server: String,
     kwctl: String,
     kwctl_bench: bool,
@@ -144,6 +146,7 @@ impl Options {
             requests,
             policy_metadata: repository.join("metadata.yml"),
             floor_metadata: repository.join("bench/floor/metadata.yml"),
+            floor_crate: repository.join("bench/floor"),
             policy_server,
             kwctl,
             kwctl_bench,
@@ -186,7 +189,9 @@ struct BenchRequest {
 
 impl BenchRequest {
     fn new(name: String, written: &Value) -> Result<BenchRequest> {
-        let admission_request = complete_request(written)?;
+        let mut admission_request = complete_request(written)?;
+        // The same-answer floor finds its answer by the request's uid.
+        admission_request["uid"] = Value::String(format!("bench {name}"));
         let request_bytes = serde_json::to_vec(&admission_request)?.len();
         let payload = validate_payload(&bench_settings(), &admission_request);
         Ok(BenchRequest {
@@ -341,7 +346,7 @@ fn run() -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     print_large_table(&large_rows);
 
-    let host = measure_host(&options, &requests, &expected, &large);
+    let host = measure_host(&options, &policy, &requests, &expected, &large);
     print_host(&host, &requests);
     println!("load at the end: {}", load_average());
     println!();
@@ -891,6 +896,7 @@ fn load_shape() -> LoadShape {
 /// Runs the measurement at policy-server when its binaries are there.
 fn measure_host(
     options: &Options,
+    policy: &Module,
     requests: &[BenchRequest],
     expected: &[host_bench::Expected],
     large: &[BenchRequest],
@@ -902,7 +908,7 @@ fn measure_host(
     let shape = load_shape();
     println!(
         "At policy-server: {} (kwctl {}), wrk from one thread over {} connections, \
-         {} round{} of {} s per request for each policy, taking turns",
+         {} round{} of {} s per request for each module, taking turns",
         tools.policy_server.display(),
         tools.kwctl.display(),
         shape.connections,
@@ -927,12 +933,14 @@ fn measure_host(
         })
         .collect();
     let result = ScratchDir::create().and_then(|scratch| {
+        let same_answer_wasm = build_same_answer_floor(options, policy, requests, &scratch.0)?;
         let setup = host_bench::Setup {
             tools: &tools,
             policy_wasm: &options.policy,
             policy_metadata: &options.policy_metadata,
             floor_wasm: &options.floor,
             floor_metadata: &options.floor_metadata,
+            same_answer_wasm: &same_answer_wasm,
             settings: bench_settings(),
             dir: &scratch.0,
         };
@@ -942,6 +950,61 @@ fn measure_host(
         Ok(figures) => HostOutcome::Measured(figures),
         Err(err) => HostOutcome::Failed(err),
     }
+}
+
+/// Builds the floor with its `same-answer` feature, holding the policy's
+/// answer to each request (by uid), into `bench/floor/target/same-answer`,
+/// and returns the module's path.
+fn build_same_answer_floor(
+    options: &Options,
+    policy: &Module,
+    requests: &[BenchRequest],
+    scratch: &Path,
+) -> Result<PathBuf> {
+    let mut source = String::from("pub const ANSWERS: &[(&str, &[u8])] = &[\n");
+    for (index, request) in requests.iter().enumerate() {
+        let answer = policy
+            .host
+            .instantiate()?
+            .call_raw("validate", &request.payload)
+            .with_context(|| format!("the policy on {:?}", request.name))?;
+        let answer_file = scratch.join(format!("answer-{index}.json"));
+        std::fs::write(&answer_file, answer)?;
+        let uid = request.admission_request["uid"]
+            .as_str()
+            .unwrap_or_default();
+        let answer_file = answer_file.display().to_string();
+        source.push_str(&format!(
+            "    ({uid:?}, include_bytes!({answer_file:?})),\n"
+        ));
+    }
+    source.push_str("];\n");
+    let answers = scratch.join("answers.rs");
+    std::fs::write(&answers, source)?;
+    let target_dir = options.floor_crate.join("target/same-answer");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(&options.floor_crate)
+        .args([
+            "build",
+            "--locked",
+            "--quiet",
+            "--release",
+            "--target=wasm32-wasip1",
+        ])
+        .args(["--features", "same-answer", "--target-dir"])
+        .arg(&target_dir)
+        .env("FLOOR_ANSWERS", &answers)
+        .output()
+        .context("cannot run cargo to build the same-answer floor")?;
+    if !output.status.success() {
+        bail!(
+            "the same-answer floor did not build ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(target_dir.join("wasm32-wasip1/release/floor.wasm"))
 }
 
 /// A temporary directory, removed when dropped.
@@ -983,13 +1046,19 @@ fn print_host(host: &HostOutcome, requests: &[BenchRequest]) {
         "server: {}, {}; pods/s: answers per second; p50 / p99 in µs; ratio = policy / floor",
         figures.server_version, figures.wrk_version
     );
+    println!(
+        "same answer: the floor giving the policy's own answer (its patch and warnings), \
+         what the host spends on that answer alone; ratio = policy / same answer"
+    );
     let header = format!(
-        "{:<NAME_WIDTH$} | {:>7} {:>7} {:>5} {:>6} | {:>6} {:>6} {:>5} | {:>6} {:>6} {:>5}",
+        "{:<NAME_WIDTH$} | {:>7} {:>7} {:>5} {:>6} | {:>6} {:>5} | {:>6} {:>6} {:>5} | {:>6} {:>6} {:>5}",
         "request",
         "pods/s",
         "floor",
         "ratio",
         "target",
+        "same",
+        "ratio",
         "p50",
         "floor",
         "ratio",
@@ -1003,7 +1072,7 @@ fn print_host(host: &HostOutcome, requests: &[BenchRequest]) {
     for (row, request) in figures.load.iter().zip(requests) {
         let pods_ratio = row.policy.per_second / row.floor.per_second;
         println!(
-            "{:<NAME_WIDTH$} | {:>7.0} {:>7.0} {:>5.2} {:>6} | {:>6.0} {:>6.0} {:>5.2} | {:>6.0} {:>6.0} {:>5.2}",
+            "{:<NAME_WIDTH$} | {:>7.0} {:>7.0} {:>5.2} {:>6} | {:>6.0} {:>5.2} | {:>6.0} {:>6.0} {:>5.2} | {:>6.0} {:>6.0} {:>5.2}",
             row.name,
             row.policy.per_second,
             row.floor.per_second,
@@ -1012,6 +1081,8 @@ fn print_host(host: &HostOutcome, requests: &[BenchRequest]) {
                 "≥{:.2}",
                 request.pods_ratio_target.unwrap_or(MIN_PODS_RATIO)
             ),
+            row.same_answer.per_second,
+            row.policy.per_second / row.same_answer.per_second,
             micros(row.policy.p50),
             micros(row.floor.p50),
             ratio(row.policy.p50, row.floor.p50),
@@ -1024,7 +1095,7 @@ fn print_host(host: &HostOutcome, requests: &[BenchRequest]) {
     let failures: u64 = figures
         .load
         .iter()
-        .map(|row| row.policy.failures + row.floor.failures)
+        .map(|row| row.policy.failures + row.floor.failures + row.same_answer.failures)
         .sum();
     if failures > 0 {
         println!("UNEXPECTED: {failures} non-2xx answers or socket errors during the load runs");
