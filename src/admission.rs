@@ -1,5 +1,9 @@
 //! One admission request, start to end: read it, find the pod spec, decide
 //! what may be defaulted, default it, check the result, answer.
+//!
+//! An audit scanner's evaluation of an object that already runs goes the
+//! same way, except that nothing is defaulted: the object is judged as it
+//! is (see [`is_audit_evaluation`]).
 
 use crate::carriers::{self, Carrier};
 use crate::checks::{self, PssLevel};
@@ -38,6 +42,10 @@ struct Plan<'a> {
     /// A new object made by a controller from its own template is only
     /// checked (see [`made_from_a_defaulted_template`]).
     unless_made_by_a_controller: bool,
+    /// The object already runs (an audit evaluation): it is judged as it
+    /// is, and what the defaults would write is a violation, as with
+    /// `validate_only`.
+    audit: bool,
 }
 
 /// The answer to one waPC `validate` payload.
@@ -92,6 +100,29 @@ fn admit(settings: &Settings, request: &Request) -> Response {
     answer.unwrap_or_else(Response::reject)
 }
 
+/// Whether `request` is Kubewarden's audit scanner evaluating an object that
+/// already exists, rather than the API server admitting one.
+///
+/// The scanner sends every existing object as a synthetic CREATE with an
+/// empty `userInfo`, to policy-server's `/audit` endpoint, which passes the
+/// request to the policy as it passes the API server's. The API server
+/// always names the user who sends a request: an authenticated user, a
+/// controller's service account (`system:serviceaccount:...`), even
+/// `system:anonymous` for a request without credentials. An empty username
+/// is therefore a mark the API server never produces, and it is the one
+/// used here. The scanner's other marks are not: a CREATE without
+/// `oldObject` is what the API server sends for every new object, and
+/// `resource.resource` holding the Kind is a detail of how the scanner is
+/// written today, which a fix there would silently undo.
+///
+/// The scanner sends nothing but CREATEs, so only a CREATE is read this way.
+/// A request taken for an audit evaluation is judged more strictly than an
+/// admission (nothing is defaulted, so what the defaults would write is
+/// reported), never less.
+fn is_audit_evaluation(request: &Request) -> bool {
+    request.operation == "CREATE" && request.user_info.username.is_empty()
+}
+
 /// What a request allows: `None` when it is accepted untouched.
 fn plan<'a>(carrier: &Carrier, request: &Request<'a>) -> Result<Option<Plan<'a>>, String> {
     let operation = request.operation.as_ref();
@@ -111,8 +142,15 @@ fn plan<'a>(carrier: &Carrier, request: &Request<'a>) -> Result<Option<Plan<'a>>
         scope: Scope::Everything,
         may_mutate,
         unless_made_by_a_controller: false,
+        audit: false,
     };
     let plan = match (operation, sub_resource) {
+        // Every object is judged as it runs, whoever made it: the rule for
+        // a controller's copies below is about not writing into them.
+        ("CREATE", _) if is_audit_evaluation(request) => Plan {
+            audit: true,
+            ..everything(true)
+        },
         ("CREATE", _) => Plan {
             unless_made_by_a_controller: carrier.kind != "Pod",
             ..everything(true)
@@ -289,20 +327,35 @@ fn default_and_check(
     // when the object is changed, the ones it has otherwise.
     let may_mutate = plan.may_mutate
         && !(plan.unless_made_by_a_controller && made_from_a_defaulted_template(&pod.owners));
-    let mutates = may_mutate && !settings.validate_only;
+    // Defaults that could be written but are not become violations: with
+    // validate_only, and for an object that already runs.
+    let requires_defaults = may_mutate && (settings.validate_only || plan.audit);
+    let mutates = may_mutate && !requires_defaults;
     let defaulting = default_pod(carrier, settings, &mut pod, plan, mutates)?;
     let mutated_object = defaulting.mutated_object.filter(|_| mutates);
 
     let mut violations = check(settings, &pod, &defaulting.exempt_containers);
-    if settings.validate_only && may_mutate {
+    if requires_defaults {
         would_default(&defaulting.reports, &mut violations);
         violation::sort_and_dedup(&mut violations);
     }
     if !violations.is_empty() {
-        let rules = rules_name(settings);
+        // A running object that lacks defaults is told why and how to get
+        // them; its other violations it shares with a new object.
+        let lacks_defaults = plan.audit
+            && defaulting
+                .reports
+                .iter()
+                .any(|report| !report.defaulted.is_empty());
+        let rules = rules_name(settings, lacks_defaults);
+        let mut message = violation::render_message(&rules, &violations);
+        if lacks_defaults {
+            message.push('\n');
+            message.push_str(&predates_the_defaults(carrier));
+        }
         return Ok(Response {
             accepted: false,
-            message: Some(violation::render_message(&rules, &violations)),
+            message: Some(message),
             audit_annotations: violation::audit_annotations(&violations)
                 .into_iter()
                 .collect(),
@@ -499,8 +552,9 @@ fn check(settings: &Settings, pod: &Pod, exempt_containers: &BTreeSet<String>) -
     violations
 }
 
-/// With `validate_only`, what defaulting would have written, as violations
-/// added to `violations`, except where a check already reported the field.
+/// With `validate_only`, and in an audit verdict, what defaulting would have
+/// written, as violations added to `violations`, except where a check
+/// already reported the field.
 fn would_default(reports: &[Report], violations: &mut Vec<Violation>) {
     let control = "secure-pod-defaults";
     let reported: BTreeSet<String> = violations
@@ -545,9 +599,36 @@ fn would_default(reports: &[Report], violations: &mut Vec<Violation>) {
     }
 }
 
+/// What an audit verdict adds when the defaults are missing from an object
+/// that already runs: why it lacks them (the policy writes them only when a
+/// pod template is created or changed) and what makes it get them.
+fn predates_the_defaults(carrier: &Carrier) -> String {
+    let kind = carrier.kind;
+    let remedy = match (carrier.knative, kind) {
+        (false, "Pod") => "re-create the Pod, or roll out the workload that owns it",
+        (false, "Job") => {
+            "re-create the Job, or change the job template of the CronJob that starts it"
+        }
+        (false, "ReplicaSet") => "roll out the Deployment that owns it, or change its pod template",
+        (false, "CronJob") => "change its job template; the Jobs it starts next get them",
+        (false, "ReplicationController") => "change its pod template, then replace its Pods",
+        (false, "PodTemplate") => "change its template, or re-create it",
+        (false, _) => "roll it out: kubectl rollout restart, or any change to its pod template",
+        (true, "Revision") => {
+            "change the template of the Service or Configuration that made it; the next Revision gets them"
+        }
+        (true, _) => "change its template; the next Revision gets them",
+    };
+    format!(
+        "The {kind} predates these defaults: the policy writes them only when a pod template \
+         is created or changed. To pick them up, {remedy}."
+    )
+}
+
 /// The rules a rejection names: the Pod Security Standards level, the
-/// fixed identity, the defaults `validate_only` requires.
-fn rules_name(settings: &Settings) -> String {
+/// fixed identity, the defaults `validate_only` requires, or, in an audit
+/// verdict, the defaults an object that already runs lacks.
+fn rules_name(settings: &Settings, lacks_defaults: bool) -> String {
     let mut rules = String::new();
     if settings.pod_security != PssLevel::Privileged {
         rules = checks::rules_name(settings.pod_security, settings.pod_security_version);
@@ -575,6 +656,13 @@ fn rules_name(settings: &Settings) -> String {
             "secure-pod-defaults \"{}\" (validate_only)",
             settings.secure_pod_defaults.name()
         );
+    } else if lacks_defaults {
+        separate(&mut rules, " and ");
+        let _ = write!(
+            rules,
+            "secure-pod-defaults \"{}\"",
+            settings.secure_pod_defaults.name()
+        );
     }
     rules
 }
@@ -592,16 +680,159 @@ mod tests {
 
     const OBJECT: &str = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"w"},"spec":{"template":{"spec":{"containers":[{"name":"app","image":"app:1","ports":[{"containerPort":80}]},{"image":"b:1"}]}}}}"#;
 
+    /// The answer at `enabled` to a request with these fields, from a user
+    /// unless the fields give a `userInfo` (the API server always names one).
     fn answer(request_fields: &[(&str, &str)]) -> Response {
-        let fields: Vec<String> = request_fields
+        answer_with(r#"{"secure_pod_defaults": "enabled"}"#, request_fields)
+    }
+
+    fn answer_with(settings: &str, request_fields: &[(&str, &str)]) -> Response {
+        let mut fields: Vec<String> = request_fields
             .iter()
             .map(|(key, value)| format!("\"{key}\": {value}"))
             .collect();
+        if !request_fields.iter().any(|(key, _)| *key == "userInfo") {
+            fields.push(r#""userInfo": {"username": "alice"}"#.to_owned());
+        }
         let payload = format!(
-            r#"{{"settings": {{"secure_pod_defaults": "enabled"}}, "request": {{{}}}}}"#,
+            r#"{{"settings": {settings}, "request": {{{}}}}}"#,
             fields.join(",\n ")
         );
         evaluate(payload.as_bytes())
+    }
+
+    const DEPLOYMENT: &str = r#"{"group": "apps", "version": "v1", "kind": "Deployment"}"#;
+
+    /// A CREATE of `object` (a Deployment) as the audit scanner sends it.
+    fn audit(settings: &str, object: &str) -> Response {
+        answer_with(
+            settings,
+            &[
+                ("kind", DEPLOYMENT),
+                (
+                    "resource",
+                    r#"{"group": "apps", "version": "v1", "resource": "Deployment"}"#,
+                ),
+                ("operation", "\"CREATE\""),
+                ("userInfo", "{}"),
+                ("object", object),
+            ],
+        )
+    }
+
+    #[test]
+    fn an_audit_evaluation_judges_the_object_as_it_runs() {
+        let verdict = audit(r#"{"secure_pod_defaults": "root-allowed"}"#, OBJECT);
+        assert!(!verdict.accepted);
+        assert_eq!(verdict.mutated_object, None);
+        assert_eq!(
+            verdict.message.as_deref(),
+            Some(
+                "6 violations of secure-pod-defaults \"root-allowed\":\n\
+                 - spec.template.spec.containers[0] \"app\": securityContext.allowPrivilegeEscalation must be false (is unset)\n\
+                 - spec.template.spec.containers[0] \"app\": securityContext.capabilities.drop must be [ALL] (is unset)\n\
+                 - spec.template.spec.containers[0] \"app\": securityContext.seccompProfile.type must be RuntimeDefault (is unset)\n\
+                 - spec.template.spec.containers[1].securityContext.allowPrivilegeEscalation must be false (is unset)\n\
+                 - spec.template.spec.containers[1].securityContext.capabilities.drop must be [ALL] (is unset)\n\
+                 - spec.template.spec.containers[1].securityContext.seccompProfile.type must be RuntimeDefault (is unset)\n\
+                 The Deployment predates these defaults: the policy writes them only when a pod \
+                 template is created or changed. To pick them up, roll it out: kubectl rollout \
+                 restart, or any change to its pod template."
+            )
+        );
+    }
+
+    #[test]
+    fn a_running_object_that_has_the_defaults_passes_the_audit() {
+        let compliant = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"w"},"spec":{"template":{"spec":{"containers":[{"name":"app","image":"app:1","securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"seccompProfile":{"type":"RuntimeDefault"}}}]}}}}"#;
+        let settings = r#"{"secure_pod_defaults": "root-allowed", "pod_security": "baseline"}"#;
+        assert_eq!(audit(settings, compliant), Response::accept());
+        // Only the checks' violations: nothing the defaults would write.
+        let host_port = compliant.replace(
+            r#""image":"app:1","#,
+            r#""image":"app:1","ports":[{"containerPort":80,"hostPort":80}],"#,
+        );
+        assert_eq!(
+            audit(settings, &host_port).message.as_deref(),
+            Some(
+                "1 violation of PodSecurity \"baseline:latest\":\n\
+                 - spec.template.spec.containers[0] \"app\": ports[0].hostPort must be 0 or unset (is 80)"
+            )
+        );
+    }
+
+    #[test]
+    fn only_a_request_without_a_username_is_an_audit_evaluation() {
+        let create = |user_info: Option<&str>| {
+            let mut fields = vec![
+                ("kind", DEPLOYMENT),
+                ("operation", "\"CREATE\""),
+                ("object", OBJECT),
+            ];
+            fields.extend(user_info.map(|user_info| ("userInfo", user_info)));
+            answer_with(r#"{"secure_pod_defaults": "enabled"}"#, &fields)
+        };
+        for user in [
+            r#"{"username": "system:anonymous", "groups": ["system:unauthenticated"]}"#,
+            r#"{"username": "system:serviceaccount:kube-system:replicaset-controller"}"#,
+        ] {
+            let admitted = create(Some(user));
+            assert!(
+                admitted.accepted && admitted.mutated_object.is_some(),
+                "{user}"
+            );
+        }
+        for user in [
+            "{}",
+            r#"{"username": ""}"#,
+            r#"{"groups": ["system:masters"]}"#,
+        ] {
+            let audited = create(Some(user));
+            assert!(
+                !audited.accepted && audited.mutated_object.is_none(),
+                "{user}"
+            );
+        }
+        // The scanner sends only CREATEs: any other request is admitted.
+        let old_object = OBJECT.replace("app:1", "app:0");
+        let update = answer(&[
+            ("kind", DEPLOYMENT),
+            ("operation", "\"UPDATE\""),
+            ("userInfo", "{}"),
+            ("object", OBJECT),
+            ("oldObject", &old_object),
+        ]);
+        assert!(update.accepted && update.mutated_object.is_some());
+    }
+
+    #[test]
+    fn a_copy_made_by_a_controller_is_judged_in_an_audit() {
+        let replica_set = OBJECT.replace("\"Deployment\"", "\"ReplicaSet\"").replace(
+            r#""metadata":{"name":"w"}"#,
+            r#""metadata":{"name":"w-1","ownerReferences":[{"apiVersion":"apps/v1","kind":"Deployment","name":"w","uid":"u","controller":true}]}"#,
+        );
+        let kind = r#"{"group": "apps", "version": "v1", "kind": "ReplicaSet"}"#;
+        let mut fields = vec![
+            ("kind", kind),
+            ("operation", "\"CREATE\""),
+            ("object", replica_set.as_str()),
+        ];
+        // From the API server: only checked, and there is no check.
+        assert_eq!(answer(&fields), Response::accept());
+        fields.push(("userInfo", "{}"));
+        let verdict = answer(&fields);
+        assert!(!verdict.accepted);
+        let message = verdict.message.unwrap();
+        assert!(
+            message.starts_with("8 violations of secure-pod-defaults \"enabled\":"),
+            "{message}"
+        );
+        assert!(
+            message.ends_with(
+                "To pick them up, roll out the Deployment that owns it, or change its pod template."
+            ),
+            "{message}"
+        );
     }
 
     #[test]

@@ -100,6 +100,17 @@ fn the_crate_version_is_the_policy_version() {
     assert_eq!(tag, format!("v{}", env!("CARGO_PKG_VERSION")));
 }
 
+/// The audit scanner re-evaluates existing objects only with policies that
+/// opt in; the policy judges them as they run, which the README explains.
+#[test]
+fn metadata_opts_into_background_audit_and_the_readme_explains_it() {
+    let metadata = yaml("metadata.yml");
+    assert_eq!(metadata["backgroundAudit"].as_bool(), Some(true));
+    let readme = read("README.md");
+    assert!(readme.contains("\n## Background audit\n"));
+    assert!(readme.contains("empty `userInfo.username`"));
+}
+
 #[test]
 fn metadata_is_mutating_and_covers_every_carrier() {
     let metadata = yaml("metadata.yml");

@@ -1,6 +1,6 @@
-//! A real policy-server on 127.0.0.1, started for a benchmark: modules are
-//! annotated with `kwctl annotate`, served over plain HTTP with no cluster,
-//! and the process is stopped when the `PolicyServer` is dropped.
+//! A real policy-server on 127.0.0.1, started for a benchmark or a test:
+//! modules are annotated with `kwctl annotate`, served over plain HTTP with
+//! no cluster, and the process is stopped when the `PolicyServer` is dropped.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -178,12 +178,25 @@ impl PolicyServer {
         format!("http://{}/validate/{policy_id}", self.api)
     }
 
-    /// Posts one AdmissionReview to a policy.
+    /// Posts one AdmissionReview to a policy, as the API server does.
     pub fn validate(&self, policy_id: &str, review: &[u8], timeout: Duration) -> Result<Response> {
         http_request(
             self.api,
             "POST",
             &format!("/validate/{policy_id}"),
+            review,
+            timeout,
+        )
+    }
+
+    /// Posts one AdmissionReview to a policy's audit endpoint, as
+    /// Kubewarden's audit scanner does: the server answers with the policy's
+    /// verdict as it is (no policy mode, no check of the mutation).
+    pub fn audit(&self, policy_id: &str, review: &[u8], timeout: Duration) -> Result<Response> {
+        http_request(
+            self.api,
+            "POST",
+            &format!("/audit/{policy_id}"),
             review,
             timeout,
         )

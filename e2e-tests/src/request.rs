@@ -60,8 +60,20 @@ pub fn resource_for_kind(kind: &str) -> String {
     .to_string()
 }
 
-/// Returns the request with every field the API server always sends filled in.
+/// Whether a request is written as Kubewarden's audit scanner sends one: a
+/// `userInfo` that names no user, which the API server never sends.
+pub fn from_the_audit_scanner(request: &Value) -> bool {
+    request
+        .get("userInfo")
+        .is_some_and(|user| user.get("username").is_none_or(|name| name == ""))
+}
+
+/// Returns the request with every field its sender always sends filled in.
 /// Fields the request already has are kept as written.
+///
+/// The sender is the API server, unless the request is written as the audit
+/// scanner sends one ([`from_the_audit_scanner`]): the scanner names the Kind
+/// in `resource.resource` and sends no `requestResource` and no `dryRun`.
 pub fn complete_request(partial: &Value) -> Result<Value> {
     let Some(fields) = partial.as_object() else {
         bail!("the request must be a mapping, got: {partial}");
@@ -92,23 +104,27 @@ pub fn complete_request(partial: &Value) -> Result<Value> {
             .context("the request has no kind and no object or oldObject to derive it from")?;
         request.insert("kind".into(), kind_of(described)?);
     }
+    let audit_scanner = from_the_audit_scanner(partial);
     let kind = request["kind"].clone();
     if !request.contains_key("resource") {
         let kind_name = kind["kind"]
             .as_str()
             .context("request.kind.kind must be a string")?;
+        let resource = if audit_scanner {
+            kind_name.to_string()
+        } else {
+            resource_for_kind(kind_name)
+        };
         request.insert(
             "resource".into(),
-            json!({
-                "group": kind["group"],
-                "version": kind["version"],
-                "resource": resource_for_kind(kind_name),
-            }),
+            json!({"group": kind["group"], "version": kind["version"], "resource": resource}),
         );
     }
     let resource = request["resource"].clone();
     request.entry("requestKind").or_insert(kind);
-    request.entry("requestResource").or_insert(resource);
+    if !audit_scanner {
+        request.entry("requestResource").or_insert(resource);
+    }
     if let Some(sub_resource) = request.get("subResource").cloned() {
         request.entry("requestSubResource").or_insert(sub_resource);
     }
@@ -128,7 +144,9 @@ pub fn complete_request(partial: &Value) -> Result<Value> {
     request
         .entry("userInfo")
         .or_insert_with(|| json!({"username": "kubernetes-admin", "groups": ["system:masters"]}));
-    request.entry("dryRun").or_insert(json!(false));
+    if !audit_scanner {
+        request.entry("dryRun").or_insert(json!(false));
+    }
 
     Ok(Value::Object(request))
 }
@@ -252,6 +270,37 @@ mod tests {
         assert_eq!(request["operation"], "UPDATE");
         assert_eq!(request["namespace"], "other");
         assert_eq!(request["requestSubResource"], "ephemeralcontainers");
+    }
+
+    #[test]
+    fn an_empty_user_info_is_completed_as_the_audit_scanner_sends_it() {
+        let written = json!({
+            "userInfo": {},
+            "object": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}}
+        });
+        assert!(from_the_audit_scanner(&written));
+        let request = complete_request(&written).unwrap();
+        assert_eq!(request["operation"], "CREATE");
+        assert_eq!(request["userInfo"], json!({}));
+        assert_eq!(
+            request["resource"],
+            json!({"group": "apps", "version": "v1", "resource": "Deployment"})
+        );
+        assert_eq!(request["requestKind"], request["kind"]);
+        assert!(request.get("requestResource").is_none());
+        assert!(request.get("dryRun").is_none());
+        assert!(request.get("oldObject").is_none());
+        assert_eq!(request["namespace"], "shop");
+
+        let anonymous =
+            json!({"userInfo": {"username": "system:anonymous"}, "object": written["object"]});
+        assert!(!from_the_audit_scanner(&anonymous));
+        assert!(!from_the_audit_scanner(
+            &json!({"object": written["object"]})
+        ));
+        assert!(from_the_audit_scanner(
+            &json!({"userInfo": {"username": ""}})
+        ));
     }
 
     #[test]

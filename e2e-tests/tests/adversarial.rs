@@ -135,7 +135,8 @@ fn json_nested_ten_thousand_deep_gets_an_answer() {
     let deep = ten_thousand_deep();
     let text = format!(
         "{{\"settings\":{{}},\"request\":{{\"kind\":{{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"}},\
-         \"operation\":\"CREATE\",\"object\":{{\"kind\":\"Pod\",\"spec\":{{\"containers\":[{{\"name\":\"x\",\"future\":{deep}}}]}}}}}}}}"
+         \"operation\":\"CREATE\",\"userInfo\":{{\"username\":\"alice\"}},\
+         \"object\":{{\"kind\":\"Pod\",\"spec\":{{\"containers\":[{{\"name\":\"x\",\"future\":{deep}}}]}}}}}}}}"
     );
     let mut instance = host.instantiate().expect("instantiate");
     let answer = instance
@@ -160,7 +161,7 @@ fn a_deep_field_the_policy_need_not_change_is_accepted() {
     let text = format!(
         "{{\"settings\":{{\"secure_pod_defaults\":\"disabled\",\"pod_security\":\"baseline\"}},\
          \"request\":{{\"kind\":{{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"}},\"operation\":\"CREATE\",\
-         \"object\":{{\"kind\":\"Pod\",\"status\":{deep},\"spec\":{{\"containers\":[{{\"name\":\"x\",\"future\":{deep}}}]}}}}}}}}"
+         \"userInfo\":{{\"username\":\"alice\"}},\"object\":{{\"kind\":\"Pod\",\"status\":{deep},\"spec\":{{\"containers\":[{{\"name\":\"x\",\"future\":{deep}}}]}}}}}}}}"
     );
     let answer = validate(host, text.as_bytes());
     assert_eq!(answer["accepted"], true, "{}", answer["message"]);
@@ -172,7 +173,7 @@ fn numbers_in_a_rewritten_security_context_come_back_as_written() {
     // The defaults rewrite this securityContext; its other numbers are not
     // read as floats and written out again, but copied as they came.
     let host = host();
-    let text = r#"{"settings":{"secure_pod_defaults":"enabled"},"request":{"kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","object":{"kind":"Pod","spec":{"containers":[{"name":"x","image":"x:1","securityContext":{"ratio":1.50,"big":18446744073709551616,"exp":1E+2,"runAsUser":1000}}]}}}}"#;
+    let text = r#"{"settings":{"secure_pod_defaults":"enabled"},"request":{"kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","userInfo":{"username":"alice"},"object":{"kind":"Pod","spec":{"containers":[{"name":"x","image":"x:1","securityContext":{"ratio":1.50,"big":18446744073709551616,"exp":1E+2,"runAsUser":1000}}]}}}}"#;
     let mut instance = host.instantiate().expect("instantiate");
     let answer = instance
         .call_raw("validate", text.as_bytes())
@@ -279,20 +280,26 @@ fn key_order_blanks_and_escapes_around_the_object_do_not_change_the_answer() {
     let host = host();
     let object = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"image":"app:1","ports":[{"containerPort":80}]},{"name":"b","image":"b:1","securityContext":{"runAsUser":1000}}]}}"#;
     let kind = r#"{"group":"","version":"v1","kind":"Pod"}"#;
+    // The API server names the user of every request it sends.
+    let user = r#"{"username":"alice"}"#;
     let settings = r#"{"secure_pod_defaults":"enabled","pod_security":"restricted"}"#;
     let requests = [
         // The order the host writes: kind, then the object, then more keys.
-        format!(r#"{{"kind":{kind},"object":{object},"oldObject":null,"operation":"CREATE"}}"#),
+        format!(
+            r#"{{"kind":{kind},"userInfo":{user},"object":{object},"oldObject":null,"operation":"CREATE"}}"#
+        ),
         // The object last: nothing after it says where it ends.
-        format!(r#"{{"operation":"CREATE","kind":{kind},"object":{object}}}"#),
+        format!(r#"{{"operation":"CREATE","userInfo":{user},"kind":{kind},"object":{object}}}"#),
         // The kind after the object.
-        format!(r#"{{"object":{object},"operation":"CREATE","kind":{kind}}}"#),
+        format!(r#"{{"object":{object},"operation":"CREATE","kind":{kind},"userInfo":{user}}}"#),
         // Blanks around the object and an escaped key after it.
         format!(
-            "{{ \"kind\" : {kind} ,\n \"object\"\t:\r\n{object} \n, \"op\\u0065ration\" : \"CREATE\" }}"
+            "{{ \"kind\" : {kind} ,\n \"object\"\t:\r\n{object} \n, \"op\\u0065ration\" : \"CREATE\", \"userInfo\": {user} }}"
         ),
         // The object's own key escaped.
-        format!(r#"{{"kind":{kind},"obj\u0065ct":{object},"operation":"CREATE"}}"#),
+        format!(
+            r#"{{"kind":{kind},"userInfo":{user},"obj\u0065ct":{object},"operation":"CREATE"}}"#
+        ),
     ];
     let answers: Vec<Value> = requests
         .iter()
