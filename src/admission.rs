@@ -226,7 +226,7 @@ fn read_pod<'a>(
     object: &'a RawValue,
     which: &str,
 ) -> Result<Option<Pod<'a>>, String> {
-    carrier.read_pod(object).map_err(|reason| {
+    carrier.read_pod(object, false).map_err(|reason| {
         if which == "the object" {
             reason
         } else {
@@ -310,7 +310,8 @@ fn default_and_check(
     settings: &Settings,
     plan: &Plan,
 ) -> Result<Response, String> {
-    let Some(mut pod) = carrier.read_pod(plan.object)? else {
+    let Some(mut pod) = carrier.read_pod(plan.object, writes_pod_identity(settings, carrier))?
+    else {
         return Ok(Response::accept());
     };
     let exempt_runtime_class = pod.spec.runtime_class_name.as_ref().is_some_and(|class| {
@@ -466,6 +467,12 @@ fn default_pod(
     Ok(defaulting)
 }
 
+/// Whether the fixed identity may be written on the pod-level
+/// securityContext, which, where the pod has none, is added to the pod spec.
+fn writes_pod_identity(settings: &Settings, carrier: &Carrier) -> bool {
+    (settings.run_as_user.is_some() || settings.run_as_group.is_some()) && !carrier.knative
+}
+
 /// The optional `run_as_user` / `run_as_group`, written on the pod-level
 /// securityContext where it does not set them.
 fn default_pod_identity<'a>(
@@ -477,6 +484,10 @@ fn default_pod_identity<'a>(
     if settings.run_as_user.is_none() && settings.run_as_group.is_none() {
         return Ok(None);
     }
+    // Kept for this by `writes_pod_identity`.
+    let spec_text = pod
+        .spec_text
+        .ok_or("the pod spec was read without its text, which the fixed identity needs")?;
     let security_context = pod_security_context.get_or_insert_with(Default::default);
     let defaulted = defaults::identity(
         settings,
@@ -500,7 +511,7 @@ fn default_pod_identity<'a>(
     }
     edits::write_security_context(
         splicer,
-        pod.spec_raw,
+        spec_text,
         pod.spec.security_context,
         security_context,
         &fields,

@@ -13,7 +13,7 @@
 //! as text and then reading that text again would read a CronJob's
 //! containers five times before the rules even start.)
 
-use crate::podspec::{Metadata, Pod, Raw, reason};
+use crate::podspec::{Metadata, Pod, PodSpec, Raw, read, reason};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -28,9 +28,10 @@ pub struct Template<'a> {
     pub owners: Vec<OwnerReference>,
     /// The template's `metadata`, read.
     pub metadata: Metadata,
-    /// The text of the template's pod `spec`, unless it is missing or
-    /// `null`.
-    pub spec: Option<&'a RawValue>,
+    /// The template's pod `spec`, unless it is missing or `null`.
+    pub spec: Option<PodSpec<'a>>,
+    /// The pod spec's text, when it was asked for.
+    pub spec_text: Option<&'a RawValue>,
 }
 
 /// How a pod spec is reached and treated in one kind.
@@ -129,29 +130,48 @@ impl Carrier {
     }
 
     /// Reads `object` down to its pod template, in one pass (`None` when
-    /// the object has none). Only the fields on the way are read.
-    pub fn read_template<'a>(&self, object: &'a RawValue) -> Result<Option<Template<'a>>, String> {
-        let walked = self.walk(object, Goal::Template)?;
+    /// the object has none). Only the fields on the way are read. The pod
+    /// spec's text is kept too with `keep_spec_text`; it costs a second
+    /// read of the whole spec.
+    pub fn read_template<'a>(
+        &self,
+        object: &'a RawValue,
+        keep_spec_text: bool,
+    ) -> Result<Option<Template<'a>>, String> {
+        let walked = self.walk(object, Goal::Template { keep_spec_text })?;
+        let mut spec = walked.spec;
+        if let Some(text) = walked.text {
+            spec = read(text.get(), &self.pod_spec_path())?;
+        }
         Ok(walked.reached.then_some(Template {
             owners: walked.owners,
             metadata: walked.metadata,
-            spec: walked.text,
+            spec,
+            spec_text: walked.text,
         }))
     }
 
     /// Reads `object`'s pod for the rules: its template's metadata and pod
-    /// spec, and the object's owners (`None` when it has no pod spec).
-    pub fn read_pod<'a>(&self, object: &'a RawValue) -> Result<Option<Pod<'a>>, String> {
+    /// spec, and the object's owners (`None` when it has no pod spec). Only
+    /// a default that adds a field to the pod spec itself (a pod-level
+    /// securityContext where there is none) needs `keep_spec_text`.
+    pub fn read_pod<'a>(
+        &self,
+        object: &'a RawValue,
+        keep_spec_text: bool,
+    ) -> Result<Option<Pod<'a>>, String> {
         let Some(Template {
             owners,
             metadata,
             spec: Some(spec),
-        }) = self.read_template(object)?
+            spec_text,
+        }) = self.read_template(object, keep_spec_text)?
         else {
             return Ok(None);
         };
         let pod = Pod::read(
             spec,
+            spec_text,
             metadata,
             self.pod_spec_path(),
             self.pod_metadata_path(),
@@ -202,8 +222,8 @@ impl Carrier {
 /// What the walk reads at the pod template.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Goal {
-    /// Its metadata, and its pod spec as text.
-    Template,
+    /// Its metadata, and its pod spec (as text only, when it is kept).
+    Template { keep_spec_text: bool },
     /// Its whole text.
     Text,
 }
@@ -215,8 +235,10 @@ struct Walked<'a> {
     owners: Vec<OwnerReference>,
     /// The template's metadata.
     metadata: Metadata,
-    /// The template's pod spec ([`Goal::Template`]) or the whole template
-    /// ([`Goal::Text`]), unless missing or `null`.
+    /// The template's pod spec, read, unless its text is kept.
+    spec: Option<PodSpec<'a>>,
+    /// The text of the template's pod spec, when it is kept, or of the whole
+    /// template ([`Goal::Text`]); `None` when missing or `null`.
     text: Option<&'a RawValue>,
     /// Whether the template was found.
     reached: bool,
@@ -300,8 +322,19 @@ impl<'de, 'w> Visitor<'de> for Level<'w, 'de> {
                 }
                 "spec" if self.at_template() => {
                     first_time("spec")?;
-                    let spec: Raw = map.next_value()?;
-                    self.walked.borrow_mut().text = spec.set();
+                    self.enter("spec");
+                    if self.goal
+                        == (Goal::Template {
+                            keep_spec_text: false,
+                        })
+                    {
+                        let spec: Option<PodSpec> = map.next_value()?;
+                        self.walked.borrow_mut().spec = spec;
+                    } else {
+                        let text: Raw = map.next_value()?;
+                        self.walked.borrow_mut().text = text.set();
+                    }
+                    self.leave();
                 }
                 key if Some(key) == next_key => {
                     let key = next_key.unwrap_or_default();
@@ -404,15 +437,19 @@ mod tests {
     #[test]
     fn the_walk_reads_the_owners_and_the_template_of_a_cronjob() {
         let cronjob = carrier("batch", "CronJob").unwrap();
-        let template = cronjob.read_template(raw(CRONJOB)).unwrap().unwrap();
+        let template = cronjob.read_template(raw(CRONJOB), true).unwrap().unwrap();
         assert_eq!(template.owners.len(), 1);
         assert_eq!(template.owners[0].kind, "Owner");
         let annotations = template.metadata.annotations.unwrap();
         assert_eq!(annotations["on"], "pod");
         assert_eq!(
-            template.spec.unwrap().get(),
+            template.spec_text.unwrap().get(),
             r#"{"containers": [{"name": "backup"}]}"#
         );
+        assert_eq!(template.spec.unwrap().containers.unwrap().len(), 1);
+        let read_once = cronjob.read_template(raw(CRONJOB), false).unwrap().unwrap();
+        assert!(read_once.spec_text.is_none());
+        assert_eq!(read_once.spec.unwrap().containers.unwrap().len(), 1);
         let text = cronjob.template_text(raw(CRONJOB)).unwrap().unwrap();
         assert!(
             text.get()
@@ -430,7 +467,10 @@ mod tests {
             r#"{"spec": {"template": null}}"#,
         ] {
             assert!(
-                deployment.read_template(raw(object)).unwrap().is_none(),
+                deployment
+                    .read_template(raw(object), false)
+                    .unwrap()
+                    .is_none(),
                 "{object}"
             );
             assert!(
@@ -439,7 +479,7 @@ mod tests {
             );
         }
         let template = deployment
-            .read_template(raw(r#"{"spec": {"template": {"spec": null}}}"#))
+            .read_template(raw(r#"{"spec": {"template": {"spec": null}}}"#), false)
             .unwrap()
             .unwrap();
         assert!(template.spec.is_none());
@@ -448,7 +488,7 @@ mod tests {
     #[test]
     fn what_cannot_be_read_is_named_by_its_part() {
         let deployment = carrier("apps", "Deployment").unwrap();
-        let refused = |object: &str| deployment.read_template(raw(object)).unwrap_err();
+        let refused = |object: &str| deployment.read_template(raw(object), false).unwrap_err();
         assert_eq!(
             refused(r#"{"spec": 5}"#),
             "spec: invalid type: integer `5`, expected an object"
@@ -465,6 +505,16 @@ mod tests {
             refused(r#"{"spec": {"template": {}, "template": {}}}"#),
             "spec: duplicate field `template`"
         );
+        let host_path_5 =
+            r#"{"spec": {"template": {"spec": {"volumes": [{"name": "v", "hostPath": 5}]}}}}"#;
+        for keep_spec_text in [false, true] {
+            assert_eq!(
+                deployment
+                    .read_template(raw(host_path_5), keep_spec_text)
+                    .unwrap_err(),
+                "spec.template.spec: invalid type: integer `5`, expected HostPathVolumeSource"
+            );
+        }
         assert_eq!(refused("[]"), "invalid type: sequence, expected an object");
     }
 

@@ -305,8 +305,10 @@ pub struct Pod<'a> {
     /// e.g. `metadata` for a Pod, `spec.template.metadata` for a Deployment.
     pub metadata_path: String,
     pub annotations: BTreeMap<String, String>,
-    /// The pod spec's text in the request.
-    pub spec_raw: &'a RawValue,
+    /// The pod spec's text in the request, kept only when a default may
+    /// have to add a field to the pod spec itself (see
+    /// [`crate::carriers::Carrier::read_pod`]).
+    pub spec_text: Option<&'a RawValue>,
     pub spec: PodSpec<'a>,
     /// The pod's securityContext, with the pod-level defaults written into
     /// it once defaulting ran.
@@ -317,15 +319,15 @@ pub struct Pod<'a> {
 }
 
 impl<'a> Pod<'a> {
-    /// Reads the pod spec `spec_raw` of a template whose `metadata` was
-    /// read already.
+    /// Reads the containers and the securityContext of a pod spec read
+    /// already, with its template's `metadata`.
     pub fn read(
-        spec_raw: &'a RawValue,
+        spec: PodSpec<'a>,
+        spec_text: Option<&'a RawValue>,
         metadata: Metadata,
         spec_path: String,
         metadata_path: String,
     ) -> Result<Pod<'a>, String> {
-        let spec: PodSpec = read(spec_raw.get(), &spec_path)?;
         let security_context = match spec.security_context.set() {
             Some(raw) => read_at(raw.get(), || format!("{spec_path}.securityContext"))?,
             None => None,
@@ -361,7 +363,7 @@ impl<'a> Pod<'a> {
             spec_path,
             metadata_path,
             annotations,
-            spec_raw,
+            spec_text,
             spec,
             security_context,
             containers,
@@ -399,7 +401,7 @@ mod tests {
         let object: &RawValue = serde_json::from_str(text).unwrap();
         crate::carriers::carrier("", "Pod")
             .unwrap()
-            .read_pod(object)
+            .read_pod(object, false)
     }
 
     #[test]

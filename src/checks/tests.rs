@@ -2,8 +2,7 @@
 //! checks run at which level and version, and the overrides between them.
 
 use super::*;
-use crate::podspec::{Metadata, Pod, read};
-use serde_json::value::RawValue;
+use crate::podspec::{Metadata, Pod, PodSpec, read};
 use serde_json::{Value, json};
 
 /// A pod spec that meets restricted at every version: one container with
@@ -34,9 +33,10 @@ pub(super) fn try_reading<T>(
     let metadata_text = metadata.to_string();
     let metadata: Option<Metadata> = read(&metadata_text, metadata_path)?;
     let spec_text = spec.to_string();
-    let spec: &RawValue = read(&spec_text, spec_path)?;
+    let spec: PodSpec = read(&spec_text, spec_path)?;
     let pod = Pod::read(
         spec,
+        None,
         metadata.unwrap_or_default(),
         spec_path.into(),
         metadata_path.into(),
