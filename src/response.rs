@@ -46,12 +46,17 @@ impl Response {
     /// The answer as JSON. A mutated object that is not JSON (a defect in
     /// the edits) is refused rather than handed to the host.
     pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_else(|reason| {
-            let refusal = Response::reject(format!(
-                "the policy could not write the defaulted object: {reason}"
-            ));
-            serde_json::to_vec(&refusal).unwrap_or_default()
-        })
+        // Room for the object up front, rather than growing through it.
+        let object_bytes = self.mutated_object.as_ref().map_or(0, String::len);
+        let mut answer = Vec::with_capacity(object_bytes + 512);
+        serde_json::to_writer(&mut answer, self)
+            .map(|()| answer)
+            .unwrap_or_else(|reason| {
+                let refusal = Response::reject(format!(
+                    "the policy could not write the defaulted object: {reason}"
+                ));
+                serde_json::to_vec(&refusal).unwrap_or_default()
+            })
     }
 }
 
