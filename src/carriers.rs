@@ -196,7 +196,7 @@ impl Carrier {
             goal,
             walked: &walked,
         };
-        let mut deserializer = serde_json::Deserializer::from_str(object.get());
+        let mut deserializer = serde_json::Deserializer::from_slice(object.get().as_bytes());
         let read = top
             .deserialize(&mut deserializer)
             .and_then(|()| deserializer.end());
