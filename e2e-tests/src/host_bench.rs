@@ -111,11 +111,23 @@ pub struct LoadFigures {
     pub p99: Duration,
     /// Non-2xx answers and socket errors.
     pub failures: u64,
+    /// The server's CPU time per answer (all its threads), where the system
+    /// counts it: unlike pods/s, it does not move with other work on the
+    /// machine, and it is what a cluster pays for each pod admitted.
+    pub cpu_per_answer: Option<Duration>,
+}
+
+/// One run of wrk, and the CPU time the server used during it.
+struct ServedRun {
+    load: LoadRun,
+    server_cpu: Option<Duration>,
 }
 
 impl LoadFigures {
-    fn of(runs: &[LoadRun]) -> LoadFigures {
+    fn of(served: &[ServedRun]) -> LoadFigures {
+        let runs: Vec<LoadRun> = served.iter().map(|run| run.load).collect();
         let requests: u64 = runs.iter().map(|run| run.requests).sum();
+        let server_cpu: Option<Duration> = served.iter().map(|run| run.server_cpu).sum();
         let elapsed: Duration = runs.iter().map(|run| run.elapsed).sum();
         let mean = |value: fn(&LoadRun) -> Duration| {
             runs.iter().map(value).sum::<Duration>() / runs.len().max(1) as u32
@@ -125,6 +137,9 @@ impl LoadFigures {
             p50: mean(|run| run.p50),
             p99: mean(|run| run.p99),
             failures: runs.iter().map(|run| run.non_2xx + run.socket_errors).sum(),
+            cpu_per_answer: server_cpu
+                .filter(|_| requests > 0)
+                .map(|cpu| cpu.div_f64(requests as f64)),
         }
     }
 }
@@ -325,7 +340,8 @@ fn measure_load(
         ];
         order.rotate_left((index + round) % 3);
         for (id, runs) in order {
-            let run = wrk
+            let cpu_before = server.cpu_time();
+            let load = wrk
                 .run(
                     &server.validate_url(id),
                     body,
@@ -333,7 +349,10 @@ fn measure_load(
                     shape.connections,
                 )
                 .with_context(|| format!("{id} on {:?}", case.name))?;
-            runs.push(run);
+            let server_cpu = cpu_before
+                .zip(server.cpu_time())
+                .map(|(before, after)| after.saturating_sub(before));
+            runs.push(ServedRun { load, server_cpu });
         }
     }
     Ok(LoadRow {
@@ -415,14 +434,17 @@ fn first_line_of(binary: &Path, flag: &str) -> String {
 mod tests {
     use super::*;
 
-    fn run(requests: u64, millis: u64, p50_us: u64, p99_us: u64) -> LoadRun {
-        LoadRun {
-            requests,
-            elapsed: Duration::from_millis(millis),
-            p50: Duration::from_micros(p50_us),
-            p99: Duration::from_micros(p99_us),
-            non_2xx: 0,
-            socket_errors: 1,
+    fn run(requests: u64, millis: u64, p50_us: u64, p99_us: u64) -> ServedRun {
+        ServedRun {
+            load: LoadRun {
+                requests,
+                elapsed: Duration::from_millis(millis),
+                p50: Duration::from_micros(p50_us),
+                p99: Duration::from_micros(p99_us),
+                non_2xx: 0,
+                socket_errors: 1,
+            },
+            server_cpu: Some(Duration::from_millis(millis / 2)),
         }
     }
 
@@ -433,6 +455,15 @@ mod tests {
         assert_eq!(figures.p50, Duration::from_micros(200));
         assert_eq!(figures.p99, Duration::from_micros(400));
         assert_eq!(figures.failures, 2);
+        assert_eq!(figures.cpu_per_answer, Some(Duration::from_micros(250)));
+    }
+
+    #[test]
+    fn without_the_servers_cpu_time_there_is_no_cpu_figure() {
+        let mut unmeasured = run(1000, 1000, 100, 300);
+        unmeasured.server_cpu = None;
+        let figures = LoadFigures::of(&[run(1000, 1000, 100, 300), unmeasured]);
+        assert_eq!(figures.cpu_per_answer, None);
     }
 
     #[test]

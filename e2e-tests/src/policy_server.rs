@@ -173,6 +173,13 @@ impl PolicyServer {
         }
     }
 
+    /// The CPU time the server has used so far, all its threads, as Linux
+    /// counts it in `/proc` (`None` elsewhere).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        cpu_time_in_stat(&stat, clock_ticks_per_second())
+    }
+
     /// The URL of a policy's validation endpoint.
     pub fn validate_url(&self, policy_id: &str) -> String {
         format!("http://{}/validate/{policy_id}", self.api)
@@ -233,6 +240,32 @@ fn policies_yaml(policies: &[ServedPolicy]) -> Result<String> {
         );
     }
     Ok(serde_json::to_string_pretty(&Value::Object(map))?)
+}
+
+/// `utime + stime` of a `/proc/<pid>/stat` line. The fields are counted
+/// after the command name, which is in parentheses and may hold spaces.
+fn cpu_time_in_stat(stat: &str, ticks_per_second: u64) -> Option<Duration> {
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // Fields 14 and 15 of proc(5), the 12th and 13th after the name.
+    let ticks = |index: usize| fields.get(index)?.parse::<u64>().ok();
+    let total = ticks(11)? + ticks(12)?;
+    Some(Duration::from_secs_f64(
+        total as f64 / ticks_per_second.max(1) as f64,
+    ))
+}
+
+/// The unit of `/proc`'s CPU times, from `getconf CLK_TCK` (100 on every
+/// common Linux build when it cannot be asked).
+fn clock_ticks_per_second() -> u64 {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|output| String::from_utf8_lossy(&output.stdout).trim().parse().ok())
+            .unwrap_or(100)
+    })
 }
 
 /// A port on 127.0.0.1 that is free now (the kernel picks it).
@@ -454,6 +487,13 @@ mod tests {
                 message: Some("timeout".into()),
             }
         );
+    }
+
+    #[test]
+    fn cpu_time_is_read_after_the_command_name() {
+        let stat = "4242 (policy server) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0";
+        assert_eq!(cpu_time_in_stat(stat, 100), Some(Duration::from_secs(3)));
+        assert_eq!(cpu_time_in_stat("4242 (short", 100), None);
     }
 
     #[test]

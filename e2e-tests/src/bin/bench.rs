@@ -1092,6 +1092,7 @@ fn print_host(host: &HostOutcome, requests: &[BenchRequest]) {
         );
     }
     println!("{rule}");
+    print_server_cpu(&figures.load);
     let failures: u64 = figures
         .load
         .iter()
@@ -1130,6 +1131,47 @@ fn print_host(host: &HostOutcome, requests: &[BenchRequest]) {
         );
     }
     println!();
+}
+
+/// The server's CPU time per answer, for each module: what each admitted
+/// pod costs the cluster, steady whatever else the machine runs.
+fn print_server_cpu(load: &[host_bench::LoadRow]) {
+    if load.iter().any(|row| row.policy.cpu_per_answer.is_none()) {
+        return;
+    }
+    println!();
+    println!(
+        "policy-server's CPU time per answer, all threads, in µs (from /proc); \
+         ratio = policy / floor, policy / same answer"
+    );
+    let header = format!(
+        "{:<NAME_WIDTH$} | {:>7} {:>7} {:>5} | {:>7} {:>5} | {}",
+        "request", "policy", "floor", "ratio", "same", "ratio", "the policy's own work"
+    );
+    println!("{header}");
+    println!("{}", "-".repeat(header.chars().count()));
+    let micros_of = |figures: &host_bench::LoadFigures| {
+        figures
+            .cpu_per_answer
+            .map_or(f64::NAN, |cpu| cpu.as_secs_f64() * 1e6)
+    };
+    for row in load {
+        let (policy, floor, same) = (
+            micros_of(&row.policy),
+            micros_of(&row.floor),
+            micros_of(&row.same_answer),
+        );
+        println!(
+            "{:<NAME_WIDTH$} | {:>7.0} {:>7.0} {:>5.2} | {:>7.0} {:>5.2} | {:>+.0} µs",
+            row.name,
+            policy,
+            floor,
+            policy / floor,
+            same,
+            policy / same,
+            policy - same,
+        );
+    }
 }
 
 /// A target of the project, met or missed, or not measured.
