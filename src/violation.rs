@@ -13,6 +13,10 @@ use std::fmt::{self, Write};
 /// The audit annotation key under which [`audit_annotations`] puts the list.
 pub const AUDIT_ANNOTATION_KEY: &str = "secure-pod-defaults/violations";
 
+/// The audit annotation key for the violations at a namespace's audit level
+/// (`pod-security.kubernetes.io/audit`), whatever the verdict.
+pub const AUDIT_LEVEL_ANNOTATION_KEY: &str = "secure-pod-defaults/audit-violations";
+
 /// A field whose value breaks a rule.
 ///
 /// The fields are in alphabetical order: tools read them as JSON keys in
@@ -181,6 +185,32 @@ pub fn audit_annotations(violations: &[Violation]) -> Vec<(String, String)> {
         return Vec::new();
     }
     vec![(AUDIT_ANNOTATION_KEY.to_owned(), to_json(violations))]
+}
+
+/// The list as warnings of an admitted object, for a namespace's warn level:
+/// one line per violation, `would violate {rules}: {violation}`, as Pod
+/// Security Admission words its warning. Past
+/// [`crate::response::MAX_WARNINGS`] lines the rest is counted in the last.
+pub fn render_warnings(rules: &str, violations: &[Violation]) -> Vec<String> {
+    use crate::response::{MAX_WARNING, MAX_WARNINGS, shorten};
+    let shown = if violations.len() <= MAX_WARNINGS {
+        violations.len()
+    } else {
+        MAX_WARNINGS - 1
+    };
+    let mut lines = Vec::with_capacity(shown + 1);
+    for violation in &violations[..shown] {
+        lines.push(shorten(
+            &format!("would violate {rules}: {violation}"),
+            MAX_WARNING,
+        ));
+    }
+    if shown < violations.len() {
+        let more = violations.len() - shown;
+        let noun = if more == 1 { "violation" } else { "violations" };
+        lines.push(format!("and {more} more {noun} of {rules}"));
+    }
+    lines
 }
 
 /// A container name in double quotes, escaped as JSON so that a name with
