@@ -156,17 +156,22 @@ fn get_namespace(name: &str) -> Result<Namespace, String> {
         disable_cache: false,
         field_masks: None,
     };
-    get_resource::<Namespace>(&request).map_err(|error| {
-        let reason = host_reason(error);
-        if reason.starts_with("Policy has not been granted access") {
-            // The host's words name no remedy.
-            "the policy may not read Namespaces: its contextAwareResources must list \
-             {apiVersion: v1, kind: Namespace}"
-                .to_owned()
-        } else {
-            reason
-        }
-    })
+    get_resource::<Namespace>(&request).map_err(|error| with_remedy(host_reason(error)))
+}
+
+/// The host's reason, or, for the two refusals of a deployment that does
+/// not grant the lookup (whose words name no remedy), what to grant.
+fn with_remedy(reason: String) -> String {
+    if reason.starts_with("Policy has not been granted access to Kubernetes ") {
+        "the policy may not read Namespaces: its contextAwareResources must list \
+         {apiVersion: v1, kind: Namespace}"
+            .to_owned()
+    } else if reason.starts_with("Policy has not been granted access to the ") {
+        "the policy may not call kubernetes/get_resource: its host capabilities must allow it"
+            .to_owned()
+    } else {
+        reason
+    }
 }
 
 /// The host's own words for a failed call, without the wrappers the SDK
@@ -555,6 +560,29 @@ mod tests {
             }),
             "error deserializing get resource response: EOF while parsing a list at line 1 column 1"
         );
+    }
+
+    #[test]
+    fn a_lookup_the_deployment_does_not_grant_says_what_to_grant() {
+        // policy-server's words for each refusal.
+        assert_eq!(
+            with_remedy(
+                "Policy has not been granted access to Kubernetes v1/Namespace resources. The \
+                 violation has been reported."
+                    .to_owned()
+            ),
+            "the policy may not read Namespaces: its contextAwareResources must list \
+             {apiVersion: v1, kind: Namespace}"
+        );
+        assert_eq!(
+            with_remedy(
+                "Policy has not been granted access to the 'kubernetes/get_resource' host \
+                 capability. The violation has been reported."
+                    .to_owned()
+            ),
+            "the policy may not call kubernetes/get_resource: its host capabilities must allow it"
+        );
+        assert_eq!(with_remedy("timeout".to_owned()), "timeout");
     }
 
     #[test]

@@ -357,6 +357,33 @@ mod tests {
     }
 
     #[test]
+    fn warnings_name_the_level_once_per_violation_and_count_the_rest() {
+        let rules = "PodSecurity \"restricted:latest\"";
+        assert!(render_warnings(rules, &[]).is_empty());
+        let eight: Vec<Violation> = (0..8).map(|index| ape(index, "app", "true")).collect();
+        let lines = render_warnings(rules, &eight);
+        assert_eq!(lines.len(), 8);
+        assert_eq!(
+            lines[0],
+            "would violate PodSecurity \"restricted:latest\": spec.template.spec.containers[0] \
+             \"app\": securityContext.allowPrivilegeEscalation must be false (is true)"
+        );
+        let nine: Vec<Violation> = (0..9).map(|index| ape(index, "app", "true")).collect();
+        let lines = render_warnings(rules, &nine);
+        assert_eq!(lines.len(), 8);
+        assert!(lines[6].contains("containers[6]"), "{}", lines[6]);
+        assert_eq!(
+            lines[7],
+            "and 2 more violations of PodSecurity \"restricted:latest\""
+        );
+        // The API server keeps 256 characters of a warning.
+        let long = ape(0, &"x".repeat(300), "true");
+        let line = &render_warnings(rules, &[long])[0];
+        assert_eq!(line.chars().count(), crate::response::MAX_WARNING);
+        assert!(line.ends_with('…'));
+    }
+
+    #[test]
     fn structured_forms_carry_every_field() {
         let list = vec![
             ape(0, "app", "true"),

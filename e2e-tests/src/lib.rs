@@ -3,6 +3,7 @@
 //! policy's answer into what the API server would receive.
 
 pub mod cases;
+pub mod fake_api;
 pub mod host_bench;
 pub mod kwctl;
 pub mod large;
