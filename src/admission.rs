@@ -388,20 +388,24 @@ fn default_and_check(
             ..Response::default()
         });
     }
-    let mut warnings = Vec::new();
-    let mut audit_annotations = BTreeMap::new();
-    let namespace_policy = namespace_policy.filter(|_| !plan.audit);
-    if let Some(policy) = &namespace_policy {
-        warnings.extend_from_slice(&policy.warnings);
-    }
+    // The namespace's warnings first, then what was defaulted, then what
+    // the warn level finds.
+    let (mut warnings, levels) = match namespace_policy.filter(|_| !plan.audit) {
+        Some(policy) => {
+            // The enforce level found nothing: checks at the same level
+            // and version would find nothing either.
+            let passed = Some(policy.enforce);
+            let levels =
+                NamespaceLevels::judge(&policy, &pod, &defaulting.exempt_containers, passed);
+            (policy.warnings, Some(levels))
+        }
+        None => (Vec::new(), None),
+    };
     if may_mutate {
         warnings.extend(response::warnings(&defaulting.reports));
     }
-    if let Some(policy) = &namespace_policy {
-        // The enforce level found nothing: checks at the same level and
-        // version would find nothing either.
-        let passed = Some(policy.enforce);
-        let levels = NamespaceLevels::judge(policy, &pod, &defaulting.exempt_containers, passed);
+    let mut audit_annotations = BTreeMap::new();
+    if let Some(levels) = levels {
         audit_annotations.extend(levels.audit_annotation);
         warnings.extend(levels.warnings);
     }

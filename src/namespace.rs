@@ -182,7 +182,13 @@ fn host_reason(error: kubewarden_policy_sdk::error::Error) -> String {
     use kubewarden_policy_sdk::error::Error;
     let text = match error {
         Error::HostCall { source, .. } => source.to_string(),
-        other => other.to_string(),
+        // The only other failure of a lookup: an answer that is not a
+        // Namespace. (The SDK's own Display of every error kind would add
+        // std's I/O error texts to the module for nothing.)
+        Error::Deserialization { source, .. } => {
+            format!("the host's answer is not a Namespace: {source}")
+        }
+        _ => "the lookup failed".to_owned(),
     };
     let text = text.strip_prefix("Host error: ").unwrap_or(&text);
     let text = text
@@ -304,14 +310,10 @@ pub fn from_labels(
     policy
 }
 
-/// PSA's `ParseLevel`: one of the three names, exactly.
+/// PSA's `ParseLevel`: one of the three names, exactly, as the settings'
+/// `pod_security` reads them.
 fn parse_level(value: &str) -> Option<PssLevel> {
-    match value {
-        "privileged" => Some(PssLevel::Privileged),
-        "baseline" => Some(PssLevel::Baseline),
-        "restricted" => Some(PssLevel::Restricted),
-        _ => None,
-    }
+    value.parse().ok()
 }
 
 /// PSA's `ParseVersion`: `latest`, or `v1.N` (`^v1\.(0|[1-9][0-9]*)$`, N an
@@ -558,7 +560,7 @@ mod tests {
                 context: "get resource response".to_owned(),
                 source: unreadable,
             }),
-            "error deserializing get resource response: EOF while parsing a list at line 1 column 1"
+            "the host's answer is not a Namespace: EOF while parsing a list at line 1 column 1"
         );
     }
 
