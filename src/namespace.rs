@@ -9,7 +9,7 @@
 //! request is never refused because a lookup failed.
 //!
 //! The labels are read as PSA's `PolicyToEvaluate`
-//! (`k8s.io/pod-security-admission/api/helpers.go`) reads them:
+//! (`k8s.io/pod-security-admission/api`) reads them:
 //! - an unset label keeps the default, which here is the policy's settings
 //!   for enforce and `privileged` (nothing) for warn and audit;
 //! - an invalid level fails closed for enforce (`restricted`) and open for

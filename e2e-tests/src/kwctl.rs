@@ -125,13 +125,14 @@ fn strip_ansi(text: &str) -> String {
     plain
 }
 
-/// kwctl's log line when a replayed session has exchanges left over.
+/// kwctl's log line when a replayed file of interactions has exchanges
+/// left over.
 const UNREPLAYED: &str = "Some of the recorded exchanges have not been replayed";
 /// kwctl's log line for each lookup of a kind the policy was not granted.
 const NOT_GRANTED: &str = "Policy tried to access a Kubernetes resource it doesn't have access to";
 
 /// kwctl's answer to one request, and how many lookups the policy made, as
-/// kwctl's logs tell: exchanges of the session replayed, and lookups
+/// kwctl's logs tell: exchanges of the interactions file replayed, and lookups
 /// refused for want of access.
 #[derive(Debug)]
 pub struct KwctlAnswer {
@@ -175,7 +176,7 @@ impl Kwctl {
     /// the module annotated with the repository's metadata, with the
     /// lookups `cluster` answers: when it names a Namespace (or its error),
     /// kwctl runs with `--allow-context-aware
-    /// --replay-host-capabilities-interactions` and a session of one
+    /// --replay-host-capabilities-interactions` and a file of one
     /// exchange made from it; otherwise without access, as a policy
     /// deployed without contextAwareResources. Safe to call from several
     /// threads at once.
@@ -190,9 +191,9 @@ impl Kwctl {
         let run = self.runs.fetch_add(1, Ordering::Relaxed);
         let request_file = self.scratch.join(format!("request-{run}.json"));
         std::fs::write(&request_file, serde_json::to_vec_pretty(request)?)?;
-        let session = match session(cluster) {
+        let interactions = match interactions(cluster) {
             Some(exchanges) => {
-                let file = self.scratch.join(format!("session-{run}.yml"));
+                let file = self.scratch.join(format!("interactions-{run}.yml"));
                 std::fs::write(&file, exchanges)?;
                 Some(file)
             }
@@ -200,11 +201,11 @@ impl Kwctl {
         };
         let mut command = Command::new(&self.binary);
         command.arg("run");
-        if let Some(session) = &session {
+        if let Some(interactions) = &interactions {
             command
                 .arg("--allow-context-aware")
                 .arg("--replay-host-capabilities-interactions")
-                .arg(session);
+                .arg(interactions);
         }
         let output = command
             .arg("--settings-json")
@@ -215,8 +216,8 @@ impl Kwctl {
             .output()
             .with_context(|| format!("cannot start {}", self.binary.display()));
         let _ = std::fs::remove_file(&request_file);
-        if let Some(session) = &session {
-            let _ = std::fs::remove_file(session);
+        if let Some(interactions) = &interactions {
+            let _ = std::fs::remove_file(interactions);
         }
         let output = output?;
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -225,7 +226,7 @@ impl Kwctl {
             &String::from_utf8_lossy(&output.stdout),
             &stderr,
         )?;
-        let exchanges = usize::from(session.is_some());
+        let exchanges = usize::from(interactions.is_some());
         Ok(KwctlAnswer {
             answer,
             lookups: lookups_made(exchanges, &strip_ansi(&stderr)),
@@ -262,13 +263,13 @@ impl Kwctl {
     }
 }
 
-/// The replay session for `cluster`'s lookup, in the format kwctl's
-/// `--replay-host-capabilities-interactions` reads (its
-/// `--record-host-capabilities-interactions` writes the same): one exchange
+/// The interactions kwctl replays for `cluster`'s lookup, in the format
+/// its `--replay-host-capabilities-interactions` reads (and
+/// `--record-host-capabilities-interactions` writes): one exchange
 /// whose request is the `KubernetesGetResource` the policy must send, and
 /// whose response is the Namespace's JSON text or the host's error.
 /// `None` when the cluster grants no lookup.
-pub fn session(cluster: &Cluster) -> Option<String> {
+pub fn interactions(cluster: &Cluster) -> Option<String> {
     let lookup = cluster.namespace.as_ref()?;
     // JSON quoting is YAML quoting for a name, whatever it holds.
     let request = format!(
@@ -284,7 +285,7 @@ pub fn session(cluster: &Cluster) -> Option<String> {
 }
 
 /// How many lookups a run made, from its (uncoloured) logs: the exchanges
-/// of its session less those kwctl reports left over, and the lookups it
+/// of its interactions file less those kwctl reports left over, and the lookups it
 /// refused for want of access.
 pub fn lookups_made(exchanges: usize, stderr: &str) -> usize {
     let left_over = stderr
@@ -437,11 +438,11 @@ mod tests {
     }
 
     #[test]
-    fn a_session_replays_the_lookup_of_the_case_namespace() {
-        assert_eq!(session(&Cluster::default()), None);
+    fn the_interactions_replay_the_lookup_of_the_case_namespace() {
+        assert_eq!(interactions(&Cluster::default()), None);
         let namespace = json!({"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": "team-a", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}});
-        let text = session(&Cluster::with_namespace("team-a", namespace.clone())).unwrap();
+        let text = interactions(&Cluster::with_namespace("team-a", namespace.clone())).unwrap();
         let exchanges: Value = serde_norway::from_str(&text).unwrap();
         assert_eq!(
             exchanges,
@@ -460,7 +461,8 @@ mod tests {
         assert_eq!(request["name"], "team-a");
         assert_eq!(request["namespace"], Value::Null);
 
-        let text = session(&Cluster::failing("team-a", "Cannot find v1/Namespace 'x'")).unwrap();
+        let text =
+            interactions(&Cluster::failing("team-a", "Cannot find v1/Namespace 'x'")).unwrap();
         let exchanges: Value = serde_norway::from_str(&text).unwrap();
         assert_eq!(
             exchanges[0]["response"],
