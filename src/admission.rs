@@ -4,12 +4,17 @@
 //! An audit scanner's evaluation of an object that already runs goes the
 //! same way, except that nothing is defaulted: the object is judged as it
 //! is (see [`is_audit_evaluation`]).
+//!
+//! With `namespace_labels`, the levels come from the request's namespace
+//! (see [`crate::namespace`]), looked up once the request is known to need
+//! them: not for exempt or untouched requests.
 
 use crate::carriers::{self, Carrier};
 use crate::checks::{self, PssLevel};
 use crate::defaults::{self, Defaulted, PodFacts};
 use crate::edits::{self, Splicer};
 use crate::insecure;
+use crate::namespace::{self, LevelVersion, NamespacePolicy};
 use crate::podspec::{Container, ContainerList, Pod};
 use crate::request::{self, Request};
 use crate::response::{self, Report, Response};
@@ -17,7 +22,7 @@ use crate::settings::Settings;
 use crate::violation::{self, Violation};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde_json::value::RawValue;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 /// Which containers a request allows the policy to default.
@@ -54,7 +59,7 @@ pub fn evaluate(payload: &[u8]) -> Response {
         Ok(payload) => payload,
         Err(message) => return Response::reject(message),
     };
-    let settings = match payload.settings {
+    let mut settings = match payload.settings {
         None => Settings::default(),
         Some(text) => match Settings::from_json(text.get().as_bytes()) {
             Ok(settings) => settings,
@@ -64,7 +69,7 @@ pub fn evaluate(payload: &[u8]) -> Response {
         },
     };
     let request = &payload.request;
-    let response = admit(&settings, request);
+    let response = admit(&mut settings, request);
     crate::log::request_answered(
         &request.kind.kind,
         &request.operation,
@@ -76,8 +81,9 @@ pub fn evaluate(payload: &[u8]) -> Response {
 }
 
 /// Decides, for one request, what to default and what to check, and does
-/// it.
-fn admit(settings: &Settings, request: &Request) -> Response {
+/// it. The settings' levels give way to the namespace's, with
+/// `namespace_labels`.
+fn admit(settings: &mut Settings, request: &Request) -> Response {
     let Some(carrier) = carriers::carrier(&request.kind.group, &request.kind.kind) else {
         return Response::accept();
     };
@@ -94,7 +100,7 @@ fn admit(settings: &Settings, request: &Request) -> Response {
         return Response::accept();
     }
     let answer = plan(carrier, request).and_then(|plan| match plan {
-        Some(plan) => default_and_check(carrier, settings, &plan),
+        Some(plan) => default_and_check(carrier, settings, &plan, &request.namespace),
         None => Ok(Response::accept()),
     });
     answer.unwrap_or_else(Response::reject)
@@ -307,8 +313,9 @@ struct Defaulting {
 
 fn default_and_check(
     carrier: &Carrier,
-    settings: &Settings,
+    settings: &mut Settings,
     plan: &Plan,
+    namespace: &str,
 ) -> Result<Response, String> {
     let Some(mut pod) = carrier.read_pod(plan.object, writes_pod_identity(settings, carrier))?
     else {
@@ -324,6 +331,16 @@ fn default_and_check(
     if exempt_runtime_class {
         return Ok(Response::accept());
     }
+    // From here on the levels are the namespace's, for this request; the
+    // extras (identity, read-only root filesystem) stay cluster-wide.
+    let namespace_policy = settings.namespace_labels.then(|| {
+        let policy = namespace::policy(settings, namespace);
+        settings.secure_pod_defaults = policy.defaults;
+        settings.pod_security = policy.enforce.level;
+        settings.pod_security_version = policy.enforce.version;
+        policy
+    });
+    let settings = &*settings;
     // The checks read what will be admitted: the defaulted securityContexts
     // when the object is changed, the ones it has otherwise.
     let may_mutate = plan.may_mutate
@@ -354,26 +371,103 @@ fn default_and_check(
             message.push('\n');
             message.push_str(&predates_the_defaults(carrier));
         }
+        let mut audit_annotations: BTreeMap<String, String> =
+            violation::audit_annotations(&violations)
+                .into_iter()
+                .collect();
+        let mut warnings = Vec::new();
+        if let Some(policy) = namespace_policy.filter(|_| !plan.audit) {
+            let levels = NamespaceLevels::judge(&policy, &pod, &defaulting.exempt_containers, None);
+            audit_annotations.extend(levels.audit_annotation);
+            warnings = policy.warnings;
+        }
         return Ok(Response {
             accepted: false,
             message: Some(message),
-            audit_annotations: violation::audit_annotations(&violations)
-                .into_iter()
-                .collect(),
+            audit_annotations,
+            warnings,
             ..Response::default()
         });
     }
-    let warnings = if may_mutate {
-        response::warnings(&defaulting.reports)
-    } else {
-        Vec::new()
+    // The namespace's warnings first, then what was defaulted, then what
+    // the warn level finds.
+    let (mut warnings, levels) = match namespace_policy.filter(|_| !plan.audit) {
+        Some(policy) => {
+            // The enforce level found nothing: checks at the same level
+            // and version would find nothing either.
+            let passed = Some(policy.enforce);
+            let levels =
+                NamespaceLevels::judge(&policy, &pod, &defaulting.exempt_containers, passed);
+            (policy.warnings, Some(levels))
+        }
+        None => (Vec::new(), None),
     };
+    if may_mutate {
+        warnings.extend(response::warnings(&defaulting.reports));
+    }
+    let mut audit_annotations = BTreeMap::new();
+    if let Some(levels) = levels {
+        audit_annotations.extend(levels.audit_annotation);
+        warnings.extend(levels.warnings);
+    }
     Ok(Response {
         accepted: true,
         mutated_object,
         warnings,
+        audit_annotations,
         ..Response::default()
     })
+}
+
+/// What a namespace's audit and warn levels find in the object admitted.
+struct NamespaceLevels {
+    /// The violations at the audit level, under their own key.
+    audit_annotation: Option<(String, String)>,
+    /// The violations at the warn level, one warning each; only for an
+    /// object that is admitted, as Pod Security Admission warns.
+    warnings: Vec<String>,
+}
+
+impl NamespaceLevels {
+    /// Checks `pod` at the policy's audit level, and at its warn level when
+    /// `passed` is given: the level the object already passed, which
+    /// needs no second run.
+    fn judge(
+        policy: &NamespacePolicy,
+        pod: &Pod,
+        exempt_containers: &BTreeSet<String>,
+        passed: Option<LevelVersion>,
+    ) -> NamespaceLevels {
+        let at = |level: LevelVersion| -> Vec<Violation> {
+            if level.level == PssLevel::Privileged || Some(level) == passed {
+                return Vec::new();
+            }
+            standards_violations(level.level, level.version, pod, exempt_containers)
+        };
+        let audited = at(policy.audit);
+        let mut warnings = Vec::new();
+        if passed.is_some() {
+            let warned = if policy.warn == policy.audit {
+                audited.clone()
+            } else {
+                at(policy.warn)
+            };
+            if !warned.is_empty() {
+                let rules = checks::rules_name(policy.warn.level, policy.warn.version);
+                warnings = violation::render_warnings(&rules, &warned);
+            }
+        }
+        let audit_annotation = (!audited.is_empty()).then(|| {
+            (
+                violation::AUDIT_LEVEL_ANNOTATION_KEY.to_owned(),
+                violation::to_json(&audited),
+            )
+        });
+        NamespaceLevels {
+            audit_annotation,
+            warnings,
+        }
+    }
 }
 
 /// Defaults `pod` within the plan's scope, writes the defaults into the
@@ -554,13 +648,30 @@ fn check(settings: &Settings, pod: &Pod, exempt_containers: &BTreeSet<String>) -
             pod,
         ));
     }
+    leave_out_exempt(&mut violations, exempt_containers);
+    violation::sort_and_dedup(&mut violations);
+    violations
+}
+
+/// The Pod Security Standards' violations at `level` and `version` in the
+/// pod, sorted, leaving out containers whose image is exempt.
+fn standards_violations(
+    level: PssLevel,
+    version: checks::PssVersion,
+    pod: &Pod,
+    exempt_containers: &BTreeSet<String>,
+) -> Vec<Violation> {
+    let mut violations = checks::check_pod(level, version, pod);
+    leave_out_exempt(&mut violations, exempt_containers);
+    violations
+}
+
+fn leave_out_exempt(violations: &mut Vec<Violation>, exempt_containers: &BTreeSet<String>) {
     violations.retain(|violation| {
         violation
             .container_path()
             .is_none_or(|path| !exempt_containers.contains(path))
     });
-    violation::sort_and_dedup(&mut violations);
-    violations
 }
 
 /// With `validate_only`, and in an audit verdict, what defaulting would have

@@ -12,6 +12,7 @@ pub mod defaults;
 pub mod edits;
 pub mod insecure;
 pub mod log;
+pub mod namespace;
 pub mod podspec;
 pub mod request;
 pub mod response;

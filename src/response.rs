@@ -107,10 +107,10 @@ pub struct Report {
 /// The API server truncates a warning over 256 characters; about 120 keeps a
 /// warning on one line of a terminal (the common 3-field line of a Pod is 121).
 const SHORT_WARNING: usize = 128;
-const MAX_WARNING: usize = 250;
+pub const MAX_WARNING: usize = 250;
 /// The API server may drop warnings past a total size: past this many
 /// lines the rest is summarised in one.
-const MAX_WARNINGS: usize = 8;
+pub const MAX_WARNINGS: usize = 8;
 
 /// The warnings for a set of reports: one line per defaulted securityContext
 /// and one per container left insecure, at most `MAX_WARNINGS` lines.
@@ -222,7 +222,7 @@ fn defaulted_line(subject: &str, defaulted: &[Defaulted]) -> String {
 }
 
 /// `text` cut to at most `limit` characters, marked with "…" when cut.
-fn shorten(text: &str, limit: usize) -> String {
+pub fn shorten(text: &str, limit: usize) -> String {
     if text.len() <= limit || text.chars().count() <= limit {
         return text.to_string();
     }

@@ -60,6 +60,11 @@ pub struct Settings {
     /// Every container must drop exactly `[ALL]` and add nothing.
     pub strict_capabilities: bool,
     pub exemptions: Exemptions,
+    /// Read each request's namespace labels (Pod Security Admission's and
+    /// [`crate::namespace::DEFAULTS_LABEL`]) for the levels, in place of
+    /// `secure_pod_defaults`, `pod_security` and `pod_security_version`
+    /// (see [`crate::namespace`]).
+    pub namespace_labels: bool,
 }
 
 impl Default for Settings {
@@ -98,7 +103,7 @@ impl Exemptions {
 }
 
 /// Every settings key, in the order the README documents them.
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 10] = [
     "secure_pod_defaults",
     "run_as_user",
     "run_as_group",
@@ -108,6 +113,7 @@ pub const KEYS: [&str; 9] = [
     "validate_only",
     "strict_capabilities",
     "exemptions",
+    "namespace_labels",
 ];
 
 /// The settings as written: a key that is absent or `null` is not given.
@@ -125,6 +131,7 @@ struct Given {
     validate_only: Option<bool>,
     strict_capabilities: Option<bool>,
     exemptions: Option<GivenExemptions>,
+    namespace_labels: Option<bool>,
 }
 
 #[derive(Default, Deserialize)]
@@ -191,6 +198,7 @@ impl From<Given> for Settings {
                 runtime_class_names: names(exemptions.runtime_class_names),
                 images: names(exemptions.images),
             },
+            namespace_labels: given.namespace_labels.unwrap_or(false),
         }
     }
 }
@@ -216,6 +224,14 @@ impl Settings {
                  or secure_pod_defaults: root-allowed"
                     .to_string(),
             );
+        }
+        if self.namespace_labels && self.run_as_user == Some(0) {
+            return Err(format!(
+                "run_as_user is 0 while namespace_labels is true: a namespace labelled \
+                 restricted, or {}: enabled, gets runAsNonRoot=true, and with runAsUser=0 \
+                 its containers cannot start; use a non-zero UID",
+                crate::namespace::DEFAULTS_LABEL
+            ));
         }
         Ok(())
     }
@@ -282,7 +298,10 @@ fn refuse_value(key: &str, value: &RawValue) -> Result<(), String> {
         "run_as_user" | "run_as_group" if !reads_as::<Id>(value) => {
             format!("a whole number from 0 to {MAX_ID}")
         }
-        "read_only_root_filesystem" | "validate_only" | "strict_capabilities"
+        "read_only_root_filesystem"
+        | "validate_only"
+        | "strict_capabilities"
+        | "namespace_labels"
             if !reads_as::<bool>(value) =>
         {
             "true or false".to_string()
@@ -511,7 +530,7 @@ mod tests {
             "unknown setting \"securePodDefaults\" (did you mean \"secure_pod_defaults\"?); \
              the settings are: secure_pod_defaults, run_as_user, run_as_group, \
              read_only_root_filesystem, pod_security, pod_security_version, validate_only, \
-             strict_capabilities, exemptions"
+             strict_capabilities, exemptions, namespace_labels"
         );
         assert!(
             refusal(json!({"zzz": 1, "aaa": 2})).starts_with("unknown settings \"aaa\", \"zzz\";")
@@ -621,6 +640,35 @@ mod tests {
         assert!(
             from_value(&json!({"secure_pod_defaults": "root-allowed", "run_as_user": 0})).is_ok()
         );
+    }
+
+    #[test]
+    fn namespace_labels_is_read_and_refused_like_the_other_switches() {
+        assert!(!Settings::default().namespace_labels);
+        assert!(
+            from_value(&json!({"namespace_labels": true}))
+                .unwrap()
+                .namespace_labels
+        );
+        assert_eq!(
+            refusal(json!({"namespace_labels": "yes"})),
+            "namespace_labels must be true or false, not \"yes\""
+        );
+        assert_eq!(
+            refusal(json!({"namespaceLabels": true})),
+            "unknown setting \"namespaceLabels\" (did you mean \"namespace_labels\"?); the \
+             settings are: secure_pod_defaults, run_as_user, run_as_group, \
+             read_only_root_filesystem, pod_security, pod_security_version, validate_only, \
+             strict_capabilities, exemptions, namespace_labels"
+        );
+        // A namespace may ask for runAsNonRoot, which UID 0 cannot meet.
+        assert_eq!(
+            refusal(json!({"namespace_labels": true, "run_as_user": 0})),
+            "run_as_user is 0 while namespace_labels is true: a namespace labelled restricted, \
+             or secure-pod-defaults.kubewarden.io/level: enabled, gets runAsNonRoot=true, and \
+             with runAsUser=0 its containers cannot start; use a non-zero UID"
+        );
+        assert!(from_value(&json!({"namespace_labels": true, "run_as_user": 1000})).is_ok());
     }
 
     #[test]

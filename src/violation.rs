@@ -13,6 +13,10 @@ use std::fmt::{self, Write};
 /// The audit annotation key under which [`audit_annotations`] puts the list.
 pub const AUDIT_ANNOTATION_KEY: &str = "secure-pod-defaults/violations";
 
+/// The audit annotation key for the violations at a namespace's audit level
+/// (`pod-security.kubernetes.io/audit`), whatever the verdict.
+pub const AUDIT_LEVEL_ANNOTATION_KEY: &str = "secure-pod-defaults/audit-violations";
+
 /// A field whose value breaks a rule.
 ///
 /// The fields are in alphabetical order: tools read them as JSON keys in
@@ -183,6 +187,32 @@ pub fn audit_annotations(violations: &[Violation]) -> Vec<(String, String)> {
     vec![(AUDIT_ANNOTATION_KEY.to_owned(), to_json(violations))]
 }
 
+/// The list as warnings of an admitted object, for a namespace's warn level:
+/// one line per violation, `would violate {rules}: {violation}`, as Pod
+/// Security Admission words its warning. Past
+/// [`crate::response::MAX_WARNINGS`] lines the rest is counted in the last.
+pub fn render_warnings(rules: &str, violations: &[Violation]) -> Vec<String> {
+    use crate::response::{MAX_WARNING, MAX_WARNINGS, shorten};
+    let shown = if violations.len() <= MAX_WARNINGS {
+        violations.len()
+    } else {
+        MAX_WARNINGS - 1
+    };
+    let mut lines = Vec::with_capacity(shown + 1);
+    for violation in &violations[..shown] {
+        lines.push(shorten(
+            &format!("would violate {rules}: {violation}"),
+            MAX_WARNING,
+        ));
+    }
+    if shown < violations.len() {
+        let more = violations.len() - shown;
+        let noun = if more == 1 { "violation" } else { "violations" };
+        lines.push(format!("and {more} more {noun} of {rules}"));
+    }
+    lines
+}
+
 /// A container name in double quotes, escaped as JSON so that a name with
 /// quotes or newlines cannot break the message apart.
 fn quote(name: &str) -> String {
@@ -324,6 +354,33 @@ mod tests {
             line,
             "1 violation of PodSecurity \"baseline:latest\": spec.template.spec.containers[0] \"app\": securityContext.allowPrivilegeEscalation must be false (is true)"
         );
+    }
+
+    #[test]
+    fn warnings_name_the_level_once_per_violation_and_count_the_rest() {
+        let rules = "PodSecurity \"restricted:latest\"";
+        assert!(render_warnings(rules, &[]).is_empty());
+        let eight: Vec<Violation> = (0..8).map(|index| ape(index, "app", "true")).collect();
+        let lines = render_warnings(rules, &eight);
+        assert_eq!(lines.len(), 8);
+        assert_eq!(
+            lines[0],
+            "would violate PodSecurity \"restricted:latest\": spec.template.spec.containers[0] \
+             \"app\": securityContext.allowPrivilegeEscalation must be false (is true)"
+        );
+        let nine: Vec<Violation> = (0..9).map(|index| ape(index, "app", "true")).collect();
+        let lines = render_warnings(rules, &nine);
+        assert_eq!(lines.len(), 8);
+        assert!(lines[6].contains("containers[6]"), "{}", lines[6]);
+        assert_eq!(
+            lines[7],
+            "and 2 more violations of PodSecurity \"restricted:latest\""
+        );
+        // The API server keeps 256 characters of a warning.
+        let long = ape(0, &"x".repeat(300), "true");
+        let line = &render_warnings(rules, &[long])[0];
+        assert_eq!(line.chars().count(), crate::response::MAX_WARNING);
+        assert!(line.ends_with('…'));
     }
 
     #[test]

@@ -166,3 +166,43 @@ fn the_readme_documents_every_setting() {
         );
     }
 }
+
+/// With namespace_labels the policy reads Namespaces: metadata.yml declares
+/// it (kwctl scaffold manifest copies the list into the
+/// ClusterAdmissionPolicy), artifacthub-pkg.yml says so, and the README
+/// shows the policy that grants it.
+#[test]
+fn metadata_declares_the_namespace_lookup_and_the_readme_shows_it() {
+    let metadata = yaml("metadata.yml");
+    let namespace: Value =
+        serde_yaml::from_str("[{apiVersion: v1, kind: Namespace}]").expect("YAML");
+    assert_eq!(metadata["contextAwareResources"], namespace);
+    assert_eq!(
+        metadata["hostCapabilities"],
+        serde_yaml::from_str::<Value>("[kubernetes/get_resource]").expect("YAML")
+    );
+    let package = yaml("artifacthub-pkg.yml");
+    let declared: Value = serde_yaml::from_str(
+        package["annotations"]["kubewarden/contextAwareResources"]
+            .as_str()
+            .expect("artifacthub-pkg.yml names the contextAwareResources"),
+    )
+    .expect("YAML");
+    assert_eq!(declared, namespace);
+    let readme = read("README.md");
+    assert!(readme.contains("\n## Per namespace: Pod Security Admission's labels\n"));
+    assert!(
+        readme.contains("  contextAwareResources:\n    - apiVersion: v1\n      kind: Namespace\n")
+    );
+    for label in [
+        secure_pod_defaults::namespace::ENFORCE_LABEL,
+        secure_pod_defaults::namespace::WARN_LABEL,
+        secure_pod_defaults::namespace::AUDIT_LABEL,
+        secure_pod_defaults::namespace::DEFAULTS_LABEL,
+    ] {
+        assert!(
+            readme.contains(&format!("`{label}`")),
+            "README.md does not explain {label}"
+        );
+    }
+}

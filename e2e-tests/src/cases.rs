@@ -8,8 +8,8 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::Answer;
 use crate::request::complete_request;
+use crate::{Answer, Cluster};
 
 /// One case of a `cases/*.yaml` file.
 #[derive(Debug, Clone, Deserialize)]
@@ -20,6 +20,11 @@ pub struct Case {
     pub settings: Value,
     /// The request as written; see [`Case::admission_request`].
     pub request: Value,
+    /// The Namespace the request runs in, as the host returns it to the
+    /// policy's lookup (`kubernetes/get_resource`); see [`Case::cluster`].
+    pub namespace: Option<Value>,
+    /// Instead of `namespace`: the error the host returns to that lookup.
+    pub namespace_error: Option<String>,
     pub expect: Expect,
     /// For a case kwctl cannot express; it then runs on the native host only.
     #[serde(default)]
@@ -43,6 +48,9 @@ pub struct Expect {
     pub warnings: Option<Vec<String>>,
     pub warnings_count: Option<usize>,
     pub audit_annotations: Option<BTreeMap<String, String>>,
+    /// How many calls to host capabilities other than logging the policy
+    /// made (Namespace lookups).
+    pub host_calls: Option<usize>,
 }
 
 /// One file of `examples/`.
@@ -64,6 +72,36 @@ impl Case {
     pub fn admission_request(&self) -> Result<Value> {
         complete_request(&self.request)
     }
+
+    /// What the host answers to the policy's lookups: the case's Namespace,
+    /// under the request's namespace, or the error; with neither, the
+    /// lookup is not granted (a policy deployed without
+    /// contextAwareResources).
+    pub fn cluster(&self) -> Result<Cluster> {
+        let request = self.admission_request()?;
+        let name = request["namespace"].as_str().unwrap_or_default();
+        match (&self.namespace, &self.namespace_error) {
+            (None, None) => Ok(Cluster::default()),
+            (Some(_), Some(_)) => bail!("give either `namespace` or `namespace_error`, not both"),
+            (None, Some(error)) => Ok(Cluster::failing(name, error)),
+            (Some(namespace), None) => {
+                let is_namespace =
+                    namespace["apiVersion"] == "v1" && namespace["kind"] == "Namespace";
+                if !is_namespace {
+                    bail!("`namespace` must be a Namespace object (apiVersion v1, kind Namespace)");
+                }
+                let named = namespace.pointer("/metadata/name").and_then(Value::as_str);
+                if named != Some(name) {
+                    bail!(
+                        "`namespace` is named {named:?}, but the request runs in {name:?}: name it \
+                         after the request's namespace (a Namespace that cannot be found is \
+                         `namespace_error`)"
+                    );
+                }
+                Ok(Cluster::with_namespace(name, namespace.clone()))
+            }
+        }
+    }
 }
 
 impl Expect {
@@ -77,7 +115,8 @@ impl Expect {
                 || self.patch.is_some()
                 || self.warnings.is_some()
                 || self.warnings_count.is_some()
-                || self.audit_annotations.is_some();
+                || self.audit_annotations.is_some()
+                || self.host_calls.is_some();
             if others {
                 bail!("`settings_error` is checked alone: remove the other expectations");
             }
@@ -186,6 +225,7 @@ fn parse_case_file(path: &Path) -> CaseFile {
             .and_then(|case| {
                 case.expect.check_consistent()?;
                 case.admission_request()?;
+                case.cluster()?;
                 Ok(case)
             });
         match case {
@@ -287,6 +327,23 @@ pub fn mismatches(expect: &Expect, answer: &Answer) -> Vec<String> {
         ));
     }
     problems
+}
+
+/// How many calls to host capabilities other than logging a native answer
+/// shows.
+pub fn lookups(answer: &Answer) -> usize {
+    answer
+        .host_calls
+        .iter()
+        .filter(|call| !call.is_log())
+        .count()
+}
+
+/// The difference between the host calls a case expects and those made;
+/// `None` when they agree or the case does not say.
+pub fn host_calls_mismatch(expect: &Expect, made: usize) -> Option<String> {
+    let wanted = expect.host_calls?;
+    (wanted != made).then(|| format!("host_calls: expected {wanted}, the policy made {made}"))
 }
 
 /// Sorts JSONPatch operations so that two patches compare as sets.
@@ -391,6 +448,68 @@ mod tests {
         let err = case_from_yaml("name: n\nrequest: {}\nexpect: {allowed: true, pach: []}\n")
             .unwrap_err();
         assert!(err.to_string().contains("pach"), "{err}");
+    }
+
+    #[test]
+    fn a_case_names_its_namespace_or_the_lookup_error() {
+        let object = "{apiVersion: v1, kind: Pod, metadata: {name: web, namespace: team-a}}";
+        let namespace = "{apiVersion: v1, kind: Namespace, metadata: {name: team-a}}";
+        let case = case_from_yaml(&format!(
+            "name: n\nnamespace: {namespace}\nrequest: {{object: {object}}}\nexpect: {{allowed: true, host_calls: 1}}\n"
+        ))
+        .unwrap();
+        assert_eq!(case.expect.host_calls, Some(1));
+        let cluster = case.cluster().unwrap();
+        let lookup = cluster.namespace.unwrap();
+        assert_eq!(lookup.name, "team-a");
+        assert_eq!(lookup.answer.unwrap()["metadata"]["name"], "team-a");
+
+        let failing = case_from_yaml(&format!(
+            "name: n\nnamespace_error: gone\nrequest: {{object: {object}}}\nexpect: {{allowed: true}}\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            failing.cluster().unwrap().namespace.unwrap().answer,
+            Err("gone".to_string())
+        );
+        let plain = case_from_yaml(&format!(
+            "name: n\nrequest: {{object: {object}}}\nexpect: {{allowed: true}}\n"
+        ))
+        .unwrap();
+        assert_eq!(plain.cluster().unwrap(), Cluster::default());
+
+        let elsewhere = namespace.replace("team-a", "team-b");
+        let misnamed = case_from_yaml(&format!(
+            "name: n\nnamespace: {elsewhere}\nrequest: {{object: {object}}}\nexpect: {{allowed: true}}\n"
+        ))
+        .unwrap();
+        assert!(
+            misnamed
+                .cluster()
+                .unwrap_err()
+                .to_string()
+                .contains("\"team-b\"")
+        );
+        let both = case_from_yaml(&format!(
+            "name: n\nnamespace: {namespace}\nnamespace_error: x\nrequest: {{object: {object}}}\nexpect: {{allowed: true}}\n"
+        ))
+        .unwrap();
+        assert!(both.cluster().is_err());
+    }
+
+    #[test]
+    fn host_calls_are_checked_when_given() {
+        let expect = Expect {
+            allowed: Some(true),
+            host_calls: Some(1),
+            ..Expect::default()
+        };
+        assert_eq!(host_calls_mismatch(&expect, 1), None);
+        assert_eq!(
+            host_calls_mismatch(&expect, 0).as_deref(),
+            Some("host_calls: expected 1, the policy made 0")
+        );
+        assert_eq!(host_calls_mismatch(&Expect::default(), 3), None);
     }
 
     #[test]

@@ -7,6 +7,12 @@
 //! on that answer (the JSON patch it computes from a changed object, the
 //! warnings) when the policy does no work at all. Next to it, the policy's
 //! figures show what its own work costs.
+//!
+//! With namespace labels given, the policy is served a second time with
+//! `namespace_labels: true` and read access to Namespaces, which a fake
+//! Kubernetes API (`fake_api`) serves with those labels for every
+//! request's namespace: one host lookup per request, as in a cluster whose
+//! namespaces are labelled.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -14,12 +20,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+use crate::fake_api::FakeApi;
 use crate::policy_server::{PolicyServer, ServedPolicy, Verdict, annotate, find_program};
 use crate::wrk::{LoadRun, Wrk};
 
 pub const POLICY_ID: &str = "secure-pod-defaults";
 pub const FLOOR_ID: &str = "floor";
 pub const SAME_ANSWER_ID: &str = "same-answer";
+pub const NAMESPACES_ID: &str = "secure-pod-defaults-namespaces";
 
 /// How long a large request may take at the server, transfer included.
 const LARGE_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -66,6 +74,10 @@ pub struct Setup<'a> {
     /// documentation); it shares the floor's metadata.
     pub same_answer_wasm: &'a Path,
     pub settings: Value,
+    /// When given, the labels of every request's namespace for the policy
+    /// served again with `namespace_labels: true` (their levels should be
+    /// the settings', so that it gives the same answers).
+    pub namespace_labels: Option<Value>,
     /// A scratch directory for the annotated modules, bodies and logs.
     pub dir: &'a Path,
 }
@@ -118,6 +130,7 @@ pub struct LoadFigures {
 }
 
 /// One run of wrk, and the CPU time the server used during it.
+#[derive(Clone, Copy)]
 struct ServedRun {
     load: LoadRun,
     server_cpu: Option<Duration>,
@@ -149,6 +162,8 @@ pub struct LoadRow {
     pub policy: LoadFigures,
     pub floor: LoadFigures,
     pub same_answer: LoadFigures,
+    /// The policy reading the request's namespace labels, when served.
+    pub namespaces: Option<LoadFigures>,
 }
 
 /// The latency of a few requests in a row and what the first was answered.
@@ -172,6 +187,10 @@ pub struct HostFigures {
     pub wrk_version: String,
     pub load: Vec<LoadRow>,
     pub large: Vec<LargeRow>,
+    /// How many Namespace reads the fake API server answered in all, when
+    /// the policy read namespace labels: the host's cache keeps a lookup
+    /// for a few seconds.
+    pub api_reads: Option<usize>,
 }
 
 /// Annotates both modules, starts the server, checks one answer of each
@@ -183,9 +202,17 @@ pub fn measure(
     load_cases: &[LoadCase],
     large_cases: &[LargeCase],
 ) -> Result<HostFigures> {
-    let server = start_server(setup)?;
+    let api = match &setup.namespace_labels {
+        Some(labels) => Some(FakeApi::start(labelled_namespaces(load_cases, labels))?),
+        None => None,
+    };
+    let server = start_server(setup, api.as_ref())?;
+    let ids = served_ids(api.is_some());
     for case in load_cases {
         check_answer(&server, POLICY_ID, case, case.expected)?;
+        if api.is_some() {
+            check_answer(&server, NAMESPACES_ID, case, case.expected)?;
+        }
         check_answer(&server, SAME_ANSWER_ID, case, case.expected)?;
         check_answer(
             &server,
@@ -200,13 +227,13 @@ pub fn measure(
     let wrk = Wrk::new(&setup.tools.wrk, setup.dir)?;
     let bodies = write_bodies(setup.dir, load_cases)?;
     if let Some(first) = bodies.first() {
-        for id in [POLICY_ID, FLOOR_ID, SAME_ANSWER_ID] {
+        for id in ids {
             wrk.run(&server.validate_url(id), first, WARM_UP, shape.connections)?;
         }
     }
     let mut load = Vec::with_capacity(load_cases.len());
     for (index, (case, body)) in load_cases.iter().zip(&bodies).enumerate() {
-        load.push(measure_load(&server, &wrk, shape, index, case, body)?);
+        load.push(measure_load(&server, &wrk, shape, ids, index, case, body)?);
     }
     let large = large_cases
         .iter()
@@ -221,10 +248,41 @@ pub fn measure(
         wrk_version: wrk.version(),
         load,
         large,
+        api_reads: api.map(|api| api.reads()),
     })
 }
 
-fn start_server(setup: &Setup) -> Result<PolicyServer> {
+/// The policies served, in the order of the first round.
+fn served_ids(namespaces: bool) -> &'static [&'static str] {
+    if namespaces {
+        &[POLICY_ID, FLOOR_ID, SAME_ANSWER_ID, NAMESPACES_ID]
+    } else {
+        &[POLICY_ID, FLOOR_ID, SAME_ANSWER_ID]
+    }
+}
+
+/// A Namespace with `labels` for each namespace the cases' requests name.
+fn labelled_namespaces(cases: &[LoadCase], labels: &Value) -> Vec<Value> {
+    let mut names: Vec<String> = cases
+        .iter()
+        .filter_map(|case| {
+            let review: Value = serde_json::from_slice(&case.review).ok()?;
+            Some(review["request"]["namespace"].as_str()?.to_owned())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            json!({"apiVersion": "v1", "kind": "Namespace",
+                   "metadata": {"name": name, "labels": labels},
+                   "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+        })
+        .collect()
+}
+
+fn start_server(setup: &Setup, api: Option<&FakeApi>) -> Result<PolicyServer> {
     let policy_module = setup.dir.join("policy-annotated.wasm");
     let floor_module = setup.dir.join("floor-annotated.wasm");
     let same_answer_module = setup.dir.join("same-answer-annotated.wasm");
@@ -239,27 +297,50 @@ fn start_server(setup: &Setup) -> Result<PolicyServer> {
     ] {
         annotate(&setup.tools.kwctl, wasm, metadata, annotated)?;
     }
-    let policies = [
+    let mut policies = vec![
         ServedPolicy {
             id: POLICY_ID.into(),
-            module: policy_module,
+            module: policy_module.clone(),
             settings: setup.settings.clone(),
             allowed_to_mutate: true,
+            reads_namespaces: false,
         },
         ServedPolicy {
             id: FLOOR_ID.into(),
             module: floor_module,
             settings: json!({}),
             allowed_to_mutate: false,
+            reads_namespaces: false,
         },
         ServedPolicy {
             id: SAME_ANSWER_ID.into(),
             module: same_answer_module,
             settings: json!({}),
             allowed_to_mutate: true,
+            reads_namespaces: false,
         },
     ];
-    PolicyServer::start(&setup.tools.policy_server, &policies, setup.dir)
+    let kubeconfig = match api {
+        Some(api) => {
+            let mut settings = setup.settings.clone();
+            settings["namespace_labels"] = json!(true);
+            policies.push(ServedPolicy {
+                id: NAMESPACES_ID.into(),
+                module: policy_module,
+                settings,
+                allowed_to_mutate: true,
+                reads_namespaces: true,
+            });
+            Some(api.kubeconfig(setup.dir)?)
+        }
+        None => None,
+    };
+    PolicyServer::start_with_cluster(
+        &setup.tools.policy_server,
+        &policies,
+        setup.dir,
+        kubeconfig.as_deref(),
+    )
 }
 
 /// One request before any timing, so that a broken setup is not measured.
@@ -325,21 +406,17 @@ fn measure_load(
     server: &PolicyServer,
     wrk: &Wrk,
     shape: LoadShape,
+    ids: &[&str],
     index: usize,
     case: &LoadCase,
     body: &Path,
 ) -> Result<LoadRow> {
-    let mut policy_runs = Vec::with_capacity(shape.rounds);
-    let mut floor_runs = Vec::with_capacity(shape.rounds);
-    let mut same_answer_runs = Vec::with_capacity(shape.rounds);
+    let mut runs: Vec<Vec<ServedRun>> = vec![Vec::with_capacity(shape.rounds); ids.len()];
     for round in 0..shape.rounds {
-        let mut order = [
-            (POLICY_ID, &mut policy_runs),
-            (FLOOR_ID, &mut floor_runs),
-            (SAME_ANSWER_ID, &mut same_answer_runs),
-        ];
-        order.rotate_left((index + round) % 3);
-        for (id, runs) in order {
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.rotate_left((index + round) % ids.len());
+        for slot in order {
+            let id = ids[slot];
             let cpu_before = server.cpu_time();
             let load = wrk
                 .run(
@@ -352,14 +429,21 @@ fn measure_load(
             let server_cpu = cpu_before
                 .zip(server.cpu_time())
                 .map(|(before, after)| after.saturating_sub(before));
-            runs.push(ServedRun { load, server_cpu });
+            runs[slot].push(ServedRun { load, server_cpu });
         }
     }
+    let figures = |id: &str| {
+        ids.iter()
+            .position(|served| *served == id)
+            .map(|slot| LoadFigures::of(&runs[slot]))
+    };
+    let served = |id: &str| figures(id).expect("the three modules are always served");
     Ok(LoadRow {
         name: case.name.clone(),
-        policy: LoadFigures::of(&policy_runs),
-        floor: LoadFigures::of(&floor_runs),
-        same_answer: LoadFigures::of(&same_answer_runs),
+        policy: served(POLICY_ID),
+        floor: served(FLOOR_ID),
+        same_answer: served(SAME_ANSWER_ID),
+        namespaces: figures(NAMESPACES_ID),
     })
 }
 

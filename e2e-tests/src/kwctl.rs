@@ -4,15 +4,16 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::Answer;
+use crate::{Answer, Cluster};
 
 /// kwctl's wording when the policy refuses the settings.
 const SETTINGS_REFUSED: &str = "Provided settings are not valid: ";
@@ -124,12 +125,30 @@ fn strip_ansi(text: &str) -> String {
     plain
 }
 
+/// kwctl's log line when a replayed file of interactions has exchanges
+/// left over.
+const UNREPLAYED: &str = "Some of the recorded exchanges have not been replayed";
+/// kwctl's log line for each lookup of a kind the policy was not granted.
+const NOT_GRANTED: &str = "Policy tried to access a Kubernetes resource it doesn't have access to";
+
+/// kwctl's answer to one request, and how many lookups the policy made, as
+/// kwctl's logs tell: exchanges of the interactions file replayed, and lookups
+/// refused for want of access.
+#[derive(Debug)]
+pub struct KwctlAnswer {
+    pub answer: Answer,
+    pub lookups: usize,
+}
+
 /// A kwctl binary.
 pub struct Kwctl {
     binary: PathBuf,
     scratch: PathBuf,
     /// Numbers the request files, so that runs may go on side by side.
     runs: AtomicUsize,
+    /// The module annotated with the repository's metadata.yml, made once:
+    /// kwctl grants context-aware access only as the metadata declares it.
+    annotated: OnceLock<std::result::Result<PathBuf, String>>,
 }
 
 impl Kwctl {
@@ -145,6 +164,7 @@ impl Kwctl {
             binary: binary.into(),
             scratch,
             runs: AtomicUsize::new(0),
+            annotated: OnceLock::new(),
         }
     }
 
@@ -152,31 +172,131 @@ impl Kwctl {
         &self.binary
     }
 
-    /// `kwctl run --settings-json <settings> -r <request file> <wasm>`. Safe
-    /// to call from several threads at once.
-    pub fn run(&self, wasm: &Path, settings: &Value, request: &Value) -> Result<Answer> {
-        std::fs::create_dir_all(&self.scratch)
-            .with_context(|| format!("cannot create {}", self.scratch.display()))?;
+    /// `kwctl run --settings-json <settings> -r <request file> <wasm>`, on
+    /// the module annotated with the repository's metadata, with the
+    /// lookups `cluster` answers: when it names a Namespace (or its error),
+    /// kwctl runs with `--allow-context-aware
+    /// --replay-host-capabilities-interactions` and a file of one
+    /// exchange made from it; otherwise without access, as a policy
+    /// deployed without contextAwareResources. Safe to call from several
+    /// threads at once.
+    pub fn run(
+        &self,
+        wasm: &Path,
+        cluster: &Cluster,
+        settings: &Value,
+        request: &Value,
+    ) -> Result<KwctlAnswer> {
+        let annotated = self.annotated(wasm)?;
         let run = self.runs.fetch_add(1, Ordering::Relaxed);
         let request_file = self.scratch.join(format!("request-{run}.json"));
         std::fs::write(&request_file, serde_json::to_vec_pretty(request)?)?;
-        let output = Command::new(&self.binary)
-            .arg("run")
+        let interactions = match interactions(cluster) {
+            Some(exchanges) => {
+                let file = self.scratch.join(format!("interactions-{run}.yml"));
+                std::fs::write(&file, exchanges)?;
+                Some(file)
+            }
+            None => None,
+        };
+        let mut command = Command::new(&self.binary);
+        command.arg("run");
+        if let Some(interactions) = &interactions {
+            command
+                .arg("--allow-context-aware")
+                .arg("--replay-host-capabilities-interactions")
+                .arg(interactions);
+        }
+        let output = command
             .arg("--settings-json")
             .arg(settings.to_string())
             .arg("-r")
             .arg(&request_file)
-            .arg(wasm)
+            .arg(&annotated)
             .output()
             .with_context(|| format!("cannot start {}", self.binary.display()));
         let _ = std::fs::remove_file(&request_file);
+        if let Some(interactions) = &interactions {
+            let _ = std::fs::remove_file(interactions);
+        }
         let output = output?;
-        parse_output(
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let answer = parse_output(
             output.status.success(),
             &String::from_utf8_lossy(&output.stdout),
-            &String::from_utf8_lossy(&output.stderr),
-        )
+            &stderr,
+        )?;
+        let exchanges = usize::from(interactions.is_some());
+        Ok(KwctlAnswer {
+            answer,
+            lookups: lookups_made(exchanges, &strip_ansi(&stderr)),
+        })
     }
+
+    /// The annotated module, made on first use in the scratch folder.
+    fn annotated(&self, wasm: &Path) -> Result<PathBuf> {
+        let made = self.annotated.get_or_init(|| {
+            let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let annotated = self.scratch.join("annotated-policy.wasm");
+            std::fs::create_dir_all(&self.scratch)
+                .map_err(|err| format!("cannot create {}: {err}", self.scratch.display()))?;
+            let output = Command::new(&self.binary)
+                .arg("annotate")
+                .arg("-m")
+                .arg(repository.join("metadata.yml"))
+                .arg("-u")
+                .arg(repository.join("README.md"))
+                .arg("-o")
+                .arg(&annotated)
+                .arg(wasm)
+                .output()
+                .map_err(|err| format!("cannot start {}: {err}", self.binary.display()))?;
+            if !output.status.success() {
+                return Err(format!(
+                    "kwctl annotate failed:\n{}",
+                    strip_ansi(&String::from_utf8_lossy(&output.stderr))
+                ));
+            }
+            Ok(annotated)
+        });
+        made.clone().map_err(anyhow::Error::msg)
+    }
+}
+
+/// The interactions kwctl replays for `cluster`'s lookup, in the format
+/// its `--replay-host-capabilities-interactions` reads (and
+/// `--record-host-capabilities-interactions` writes): one exchange
+/// whose request is the `KubernetesGetResource` the policy must send, and
+/// whose response is the Namespace's JSON text or the host's error.
+/// `None` when the cluster grants no lookup.
+pub fn interactions(cluster: &Cluster) -> Option<String> {
+    let lookup = cluster.namespace.as_ref()?;
+    // JSON quoting is YAML quoting for a name, whatever it holds.
+    let request = format!(
+        "!KubernetesGetResource\napi_version: v1\nkind: Namespace\nname: {}\nnamespace: null\ndisable_cache: false\n",
+        Value::from(lookup.name.as_str())
+    );
+    let response = match &lookup.answer {
+        Ok(object) => json!({"type": "Success", "payload": object.to_string()}),
+        Err(message) => json!({"type": "Error", "message": message}),
+    };
+    let exchanges = json!([{"type": "Exchange", "request": request, "response": response}]);
+    Some(serde_norway::to_string(&exchanges).expect("a JSON value always serializes as YAML"))
+}
+
+/// How many lookups a run made, from its (uncoloured) logs: the exchanges
+/// of its interactions file less those kwctl reports left over, and the lookups it
+/// refused for want of access.
+pub fn lookups_made(exchanges: usize, stderr: &str) -> usize {
+    let left_over = stderr
+        .lines()
+        .find(|line| line.contains(UNREPLAYED))
+        .map_or(0, |line| line.matches("Exchange {").count());
+    let refused = stderr
+        .lines()
+        .filter(|line| line.contains(NOT_GRANTED))
+        .count();
+    exchanges.saturating_sub(left_over) + refused
 }
 
 /// A relative path with a folder in it is taken from the current folder,
@@ -259,7 +379,6 @@ pub fn disagreements(kwctl: &Answer, native: &Answer) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn reads_a_mutation() {
@@ -316,6 +435,53 @@ mod tests {
         assert!(parse_output(false, "", "Error: cannot open file").is_err());
         assert!(parse_output(true, "", "").is_err());
         assert!(parse_response_line(r#"{"allowed":true,"patch":"%%%"}"#).is_err());
+    }
+
+    #[test]
+    fn the_interactions_replay_the_lookup_of_the_case_namespace() {
+        assert_eq!(interactions(&Cluster::default()), None);
+        let namespace = json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "team-a", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}});
+        let text = interactions(&Cluster::with_namespace("team-a", namespace.clone())).unwrap();
+        let exchanges: Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(
+            exchanges,
+            json!([{"type": "Exchange",
+                "request": "!KubernetesGetResource\napi_version: v1\nkind: Namespace\nname: \"team-a\"\nnamespace: null\ndisable_cache: false\n",
+                "response": {"type": "Success", "payload": namespace.to_string()}}])
+        );
+        // The request is itself YAML, tagged with the request type.
+        let request: Value = serde_norway::from_str(
+            exchanges[0]["request"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("!KubernetesGetResource\n"),
+        )
+        .unwrap();
+        assert_eq!(request["name"], "team-a");
+        assert_eq!(request["namespace"], Value::Null);
+
+        let text =
+            interactions(&Cluster::failing("team-a", "Cannot find v1/Namespace 'x'")).unwrap();
+        let exchanges: Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(
+            exchanges[0]["response"],
+            json!({"type": "Error", "message": "Cannot find v1/Namespace 'x'"})
+        );
+    }
+
+    #[test]
+    fn lookups_are_counted_from_the_logs() {
+        assert_eq!(lookups_made(1, "INFO replay mode\n"), 1);
+        let left_over = format!(
+            "WARN kwctl::callback_handler::proxy: {UNREPLAYED} leftovers=[Exchange {{ request: \"!KubernetesGetResource\\n\" }}]\n"
+        );
+        assert_eq!(lookups_made(1, &left_over), 0);
+        assert_eq!(lookups_made(0, ""), 0);
+        let refused = format!(
+            "ERROR validate: policy_evaluator::runtimes::callback: {NOT_GRANTED} policy=x\n"
+        );
+        assert_eq!(lookups_made(0, &refused), 1);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! policy's answer into what the API server would receive.
 
 pub mod cases;
+pub mod fake_api;
 pub mod host_bench;
 pub mod kwctl;
 pub mod large;
@@ -111,7 +112,9 @@ pub struct HostCall {
     pub operation: String,
     /// The payload as text (invalid UTF-8 replaced).
     pub payload: String,
-    /// The host offers only logging; any other call is refused.
+    /// The host does not offer the capability, or did not grant it: only
+    /// logging is offered, and `kubernetes/get_resource` of a Namespace
+    /// when the [`Cluster`] grants it.
     pub refused: bool,
 }
 
@@ -130,8 +133,114 @@ impl HostCall {
     }
 }
 
-/// The one host capability this host offers.
+/// The host capability this host always offers.
 const LOG_CAPABILITY: (&str, &str, &str) = ("kubewarden", "tracing", "log");
+
+/// The lookup of a Kubernetes resource, offered as [`Cluster`] allows.
+pub const GET_RESOURCE_CAPABILITY: (&str, &str, &str) =
+    ("kubewarden", "kubernetes", "get_resource");
+
+/// What the host answers to `kubernetes/get_resource`, as a ClusterAdmissionPolicy
+/// with `contextAwareResources: [{apiVersion: v1, kind: Namespace}]` gets it
+/// from policy-server: the one Namespace a case runs in, or the error the
+/// host returns for it. The default grants nothing (a policy deployed
+/// without contextAwareResources).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cluster {
+    pub namespace: Option<NamespaceLookup>,
+}
+
+/// The lookup of one Namespace and its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamespaceLookup {
+    /// The Namespace the policy must ask for: the request's.
+    pub name: String,
+    /// The Namespace object, or the host's error message.
+    pub answer: std::result::Result<Value, String>,
+}
+
+impl Cluster {
+    /// A cluster whose Namespace `name` is `object`.
+    pub fn with_namespace(name: &str, object: Value) -> Cluster {
+        Cluster {
+            namespace: Some(NamespaceLookup {
+                name: name.to_owned(),
+                answer: Ok(object),
+            }),
+        }
+    }
+
+    /// A cluster whose host answers the lookup of `name` with `error`.
+    pub fn failing(name: &str, error: &str) -> Cluster {
+        Cluster {
+            namespace: Some(NamespaceLookup {
+                name: name.to_owned(),
+                answer: Err(error.to_owned()),
+            }),
+        }
+    }
+}
+
+/// The fields of the SDK's `GetResourceRequest`, all required, as
+/// policy-evaluator reads and kwctl's replay compares them.
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GetResourceRequest {
+    api_version: String,
+    kind: String,
+    name: String,
+    namespace: Option<String>,
+    disable_cache: bool,
+    #[serde(default)]
+    field_masks: Option<Vec<String>>,
+}
+
+/// The answer to one `kubernetes/get_resource` call, worded as
+/// policy-server words it: access to a kind that is not granted is refused
+/// before any lookup; an error of the lookup reaches the guest as
+/// `Callback evaluation failure: <error>`; a request other than the one the
+/// case expects fails, as kwctl's replay fails it. The flag says whether
+/// the call was refused.
+fn get_resource(cluster: &Cluster, payload: &[u8]) -> (HostCallResult, bool) {
+    let request: GetResourceRequest = match serde_json::from_slice(payload) {
+        Ok(request) => request,
+        Err(err) => return (Err(err.to_string().into()), false),
+    };
+    let lookup = match &cluster.namespace {
+        Some(lookup)
+            if (request.api_version.as_str(), request.kind.as_str()) == ("v1", "Namespace") =>
+        {
+            lookup
+        }
+        _ => {
+            let refusal = format!(
+                "Policy has not been granted access to Kubernetes {}/{} resources. The violation has been reported.",
+                request.api_version, request.kind
+            );
+            return (Err(refusal.into()), true);
+        }
+    };
+    let expected = GetResourceRequest {
+        api_version: "v1".into(),
+        kind: "Namespace".into(),
+        name: lookup.name.clone(),
+        namespace: None,
+        disable_cache: false,
+        field_masks: None,
+    };
+    let answer: HostCallResult = if request != expected {
+        Err(format!(
+            "Callback evaluation failure: Replay error: unexpected request. Was expecting {expected:?}, got {request:?} instead"
+        )
+        .into())
+    } else {
+        match &lookup.answer {
+            Ok(object) => Ok(serde_json::to_vec(object).expect("a JSON value always serializes")),
+            Err(message) => Err(format!("Callback evaluation failure: {message}").into()),
+        }
+    };
+    (answer, false)
+}
 
 fn log_lines(calls: &[HostCall]) -> Vec<&str> {
     calls
@@ -229,13 +338,17 @@ impl Host {
         }))?;
         let host_calls = Arc::new(Mutex::new(Vec::new()));
         let recorded_calls = Arc::clone(&host_calls);
+        let cluster = Arc::new(Mutex::new(Cluster::default()));
+        let known_cluster = Arc::clone(&cluster);
         let echo_logs = std::env::var_os("E2E_LOG").is_some();
         let wapc = WapcHost::new(
             Box::new(provider),
             Some(Box::new(
                 move |_id, binding, namespace, operation, payload| {
+                    let cluster = known_cluster.lock().unwrap_or_else(|e| e.into_inner());
                     host_call(
                         &recorded_calls,
+                        &cluster,
                         echo_logs,
                         binding,
                         namespace,
@@ -245,7 +358,11 @@ impl Host {
                 },
             )),
         )?;
-        Ok(PolicyInstance { wapc, host_calls })
+        Ok(PolicyInstance {
+            wapc,
+            host_calls,
+            cluster,
+        })
     }
 
     /// Asks a fresh instance whether the settings are valid.
@@ -254,9 +371,21 @@ impl Host {
     }
 
     /// Evaluates one AdmissionRequest on a fresh instance, settings first,
-    /// exactly as policy-server and kwctl do.
+    /// exactly as policy-server and kwctl do, granting no lookup.
     pub fn evaluate(&self, settings: &Value, admission_request: &Value) -> Result<Answer> {
-        Ok(self.instantiate()?.evaluate(settings, admission_request))
+        self.evaluate_in(&Cluster::default(), settings, admission_request)
+    }
+
+    /// [`Host::evaluate`], with the lookups `cluster` answers.
+    pub fn evaluate_in(
+        &self,
+        cluster: &Cluster,
+        settings: &Value,
+        admission_request: &Value,
+    ) -> Result<Answer> {
+        let mut instance = self.instantiate()?;
+        instance.set_cluster(cluster.clone());
+        Ok(instance.evaluate(settings, admission_request))
     }
 }
 
@@ -277,37 +406,49 @@ fn start_epoch_ticker(engine: &wasmtime::Engine) {
 
 type HostCallResult = std::result::Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>;
 
-/// Records every call, then answers it. The only host capability this
-/// policy may use is logging. Anything else (OCI, DNS, Kubernetes
-/// lookups...) is refused, so a policy that starts depending on one fails
-/// here instead of in a cluster without it.
+/// Records every call, then answers it. The host capabilities this policy
+/// may use are logging and the lookup of its request's Namespace, answered
+/// from `cluster`. Anything else (OCI, DNS, other lookups...) is refused,
+/// so a policy that starts depending on one fails here instead of in a
+/// cluster without it.
 fn host_call(
     calls: &Mutex<Vec<HostCall>>,
+    cluster: &Cluster,
     echo_logs: bool,
     binding: &str,
     namespace: &str,
     operation: &str,
     payload: &[u8],
 ) -> HostCallResult {
+    let capability = (binding, namespace, operation);
+    let (answer, refused): (HostCallResult, bool) = if capability == LOG_CAPABILITY {
+        (Ok(Vec::new()), false)
+    } else if capability == GET_RESOURCE_CAPABILITY {
+        get_resource(cluster, payload)
+    } else {
+        let refusal =
+            format!("host call {binding}/{namespace}/{operation} is not offered by this host");
+        (Err(refusal.into()), true)
+    };
     let call = HostCall {
         binding: binding.to_string(),
         namespace: namespace.to_string(),
         operation: operation.to_string(),
         payload: String::from_utf8_lossy(payload).into_owned(),
-        refused: (binding, namespace, operation) != LOG_CAPABILITY,
+        refused,
     };
     if echo_logs {
-        eprintln!("policy host call {}: {}", call.capability(), call.payload);
+        let outcome = match &answer {
+            Ok(bytes) if call.is_log() || bytes.is_empty() => String::new(),
+            Ok(bytes) => format!(" -> {}", String::from_utf8_lossy(bytes)),
+            Err(err) => format!(" -> error: {err}"),
+        };
+        eprintln!(
+            "policy host call {}: {}{outcome}",
+            call.capability(),
+            call.payload
+        );
     }
-    let answer: HostCallResult = if call.refused {
-        Err(format!(
-            "host call {} is not offered by this host",
-            call.capability()
-        )
-        .into())
-    } else {
-        Ok(Vec::new())
-    };
     calls.lock().unwrap_or_else(|e| e.into_inner()).push(call);
     answer
 }
@@ -317,9 +458,15 @@ fn host_call(
 pub struct PolicyInstance {
     wapc: WapcHost,
     host_calls: Arc<Mutex<Vec<HostCall>>>,
+    cluster: Arc<Mutex<Cluster>>,
 }
 
 impl PolicyInstance {
+    /// What the host answers to the lookups of the calls that follow.
+    pub fn set_cluster(&mut self, cluster: Cluster) {
+        *self.cluster.lock().unwrap_or_else(|e| e.into_inner()) = cluster;
+    }
+
     /// Calls the guest's `validate_settings` with the settings alone.
     pub fn validate_settings(&mut self, settings: &Value) -> SettingsAnswer {
         let payload = serde_json::to_vec(settings).expect("a JSON value always serializes");
@@ -591,8 +738,10 @@ mod tests {
     #[test]
     fn only_logging_is_offered_and_every_call_is_recorded() {
         let calls = Mutex::new(Vec::new());
+        let cluster = Cluster::default();
         let ok = host_call(
             &calls,
+            &cluster,
             false,
             "kubewarden",
             "tracing",
@@ -600,7 +749,15 @@ mod tests {
             br#"{"msg":"hi"}"#,
         );
         assert_eq!(ok.unwrap(), Vec::<u8>::new());
-        let refused = host_call(&calls, false, "kubewarden", "oci", "v1/verify", b"{}");
+        let refused = host_call(
+            &calls,
+            &cluster,
+            false,
+            "kubewarden",
+            "oci",
+            "v1/verify",
+            b"{}",
+        );
         assert!(refused.is_err());
         let answer = Answer {
             host_calls: calls.into_inner().unwrap(),
@@ -620,5 +777,74 @@ mod tests {
             ]
         );
         assert_eq!(answer.host_calls[1].payload, "{}");
+    }
+
+    fn lookup(cluster: &Cluster, payload: &Value) -> (std::result::Result<Value, String>, bool) {
+        let calls = Mutex::new(Vec::new());
+        let bytes = serde_json::to_vec(payload).unwrap();
+        let answer = host_call(
+            &calls,
+            cluster,
+            false,
+            "kubewarden",
+            "kubernetes",
+            "get_resource",
+            &bytes,
+        );
+        let refused = calls.into_inner().unwrap()[0].refused;
+        let answer = answer
+            .map(|bytes| serde_json::from_slice(&bytes).unwrap())
+            .map_err(|err| err.to_string());
+        (answer, refused)
+    }
+
+    fn namespace_request(name: &str) -> Value {
+        json!({"api_version": "v1", "kind": "Namespace", "name": name, "namespace": null,
+               "disable_cache": false, "field_masks": null})
+    }
+
+    #[test]
+    fn the_request_namespace_is_answered_as_the_cluster_holds_it() {
+        let team_a =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}});
+        let cluster = Cluster::with_namespace("team-a", team_a.clone());
+        assert_eq!(
+            lookup(&cluster, &namespace_request("team-a")),
+            (Ok(team_a), false)
+        );
+        let (other, refused) = lookup(&cluster, &namespace_request("team-b"));
+        assert!(!refused);
+        assert!(
+            other
+                .unwrap_err()
+                .starts_with("Callback evaluation failure: Replay error: unexpected request.")
+        );
+        let mut uncached = namespace_request("team-a");
+        uncached["disable_cache"] = json!(true);
+        assert!(lookup(&cluster, &uncached).0.is_err());
+
+        let failing = Cluster::failing("team-a", "Cannot find v1/Namespace named 'team-a'");
+        assert_eq!(
+            lookup(&failing, &namespace_request("team-a")),
+            (
+                Err("Callback evaluation failure: Cannot find v1/Namespace named 'team-a'".into()),
+                false
+            )
+        );
+        let not_granted = "Policy has not been granted access to Kubernetes v1/Namespace \
+                           resources. The violation has been reported.";
+        assert_eq!(
+            lookup(&Cluster::default(), &namespace_request("team-a")),
+            (Err(not_granted.into()), true)
+        );
+        let mut secret = namespace_request("token");
+        secret["kind"] = json!("Secret");
+        let (refusal, refused) = lookup(&cluster, &secret);
+        assert!(refused);
+        assert!(
+            refusal
+                .unwrap_err()
+                .contains("Kubernetes v1/Secret resources")
+        );
     }
 }

@@ -98,6 +98,8 @@ pub struct ServedPolicy {
     pub module: PathBuf,
     pub settings: Value,
     pub allowed_to_mutate: bool,
+    /// The policy may read Namespaces (`contextAwareResources`).
+    pub reads_namespaces: bool,
 }
 
 /// A running policy-server.
@@ -112,6 +114,17 @@ impl PolicyServer {
     /// ready. Any Sigstore or Kubernetes access is turned off: there is no
     /// network and no cluster.
     pub fn start(binary: &Path, policies: &[ServedPolicy], dir: &Path) -> Result<PolicyServer> {
+        PolicyServer::start_with_cluster(binary, policies, dir, None)
+    }
+
+    /// [`PolicyServer::start`], with the Kubernetes API that `kubeconfig`
+    /// names (a [`crate::fake_api::FakeApi`]) for the policies' lookups.
+    pub fn start_with_cluster(
+        binary: &Path,
+        policies: &[ServedPolicy],
+        dir: &Path,
+        kubeconfig: Option<&Path>,
+    ) -> Result<PolicyServer> {
         let policies_file = dir.join("policies.yml");
         std::fs::write(&policies_file, policies_yaml(policies)?)?;
         let api = free_local_port()?;
@@ -119,7 +132,10 @@ impl PolicyServer {
         let log = dir.join("policy-server.log");
         let output = File::create(&log)?;
         let child = Command::new(binary)
-            .env("KUBECONFIG", dir.join("no-kubeconfig"))
+            .env(
+                "KUBECONFIG",
+                kubeconfig.map_or_else(|| dir.join("no-kubeconfig"), Path::to_path_buf),
+            )
             .arg("--addr")
             .arg(api.ip().to_string())
             .arg("--port")
@@ -229,15 +245,19 @@ fn policies_yaml(policies: &[ServedPolicy]) -> Result<String> {
     let mut map = Map::new();
     for policy in policies {
         let module = std::path::absolute(&policy.module)?;
-        map.insert(
-            policy.id.clone(),
-            json!({
-                "module": format!("file://{}", module.display()),
-                "policyMode": "protect",
-                "allowedToMutate": policy.allowed_to_mutate,
-                "settings": policy.settings,
-            }),
-        );
+        // Every host capability, as the controller grants a cluster-wide
+        // policy; without the list policy-server grants none.
+        let mut entry = json!({
+            "module": format!("file://{}", module.display()),
+            "policyMode": "protect",
+            "allowedToMutate": policy.allowed_to_mutate,
+            "settings": policy.settings,
+            "hostCapabilities": ["*"],
+        });
+        if policy.reads_namespaces {
+            entry["contextAwareResources"] = json!([{"apiVersion": "v1", "kind": "Namespace"}]);
+        }
+        map.insert(policy.id.clone(), entry);
     }
     Ok(serde_json::to_string_pretty(&Value::Object(map))?)
 }
@@ -498,15 +518,31 @@ mod tests {
 
     #[test]
     fn policies_file_names_absolute_modules() {
-        let text = policies_yaml(&[ServedPolicy {
-            id: "p".into(),
-            module: PathBuf::from("/modules/p.wasm"),
-            settings: json!({"a": 1}),
-            allowed_to_mutate: true,
-        }])
+        let text = policies_yaml(&[
+            ServedPolicy {
+                id: "p".into(),
+                module: PathBuf::from("/modules/p.wasm"),
+                settings: json!({"a": 1}),
+                allowed_to_mutate: true,
+                reads_namespaces: false,
+            },
+            ServedPolicy {
+                id: "q".into(),
+                module: PathBuf::from("/modules/p.wasm"),
+                settings: json!({}),
+                allowed_to_mutate: true,
+                reads_namespaces: true,
+            },
+        ])
         .unwrap();
         let parsed: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed["p"]["module"], json!("file:///modules/p.wasm"));
         assert_eq!(parsed["p"]["allowedToMutate"], json!(true));
+        assert_eq!(parsed["p"].get("contextAwareResources"), None);
+        assert_eq!(parsed["p"]["hostCapabilities"], json!(["*"]));
+        assert_eq!(
+            parsed["q"]["contextAwareResources"],
+            json!([{"apiVersion": "v1", "kind": "Namespace"}])
+        );
     }
 }

@@ -170,12 +170,14 @@ fn the_audit_endpoint_judges_running_objects_and_validate_still_defaults() {
             module: module.clone(),
             settings: json!({"secure_pod_defaults": "enabled", "pod_security": "restricted"}),
             allowed_to_mutate: true,
+            reads_namespaces: false,
         },
         ServedPolicy {
             id: ROOT_ALLOWED.into(),
             module,
             settings: json!({"secure_pod_defaults": "root-allowed"}),
             allowed_to_mutate: true,
+            reads_namespaces: false,
         },
     ];
     let server = PolicyServer::start(&policy_server, &policies, &scratch.0)

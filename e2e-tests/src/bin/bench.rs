@@ -11,7 +11,10 @@
 //!
 //! At the host, when a policy-server, kwctl and wrk are there, it serves
 //! both modules from one policy-server on 127.0.0.1 and prints pods/s, p50
-//! and p99 per request under load, and the latency of the large requests.
+//! and p99 per request under load, and the latency of the large requests;
+//! and the policy again with `namespace_labels: true`, each request's
+//! Namespace (labelled with the settings' levels) served by a fake
+//! Kubernetes API, as in a labelled cluster: one lookup per request.
 //!
 //! Last, the targets of the project, met or missed. It is a measurement: a
 //! missed target is printed, not an error. A host that cannot be set up is
@@ -942,6 +945,7 @@ fn measure_host(
             floor_metadata: &options.floor_metadata,
             same_answer_wasm: &same_answer_wasm,
             settings: bench_settings(),
+            namespace_labels: Some(namespace_labels(&bench_settings())),
             dir: &scratch.0,
         };
         host_bench::measure(&setup, shape, &load_cases, &large_cases)
@@ -950,6 +954,22 @@ fn measure_host(
         Ok(figures) => HostOutcome::Measured(figures),
         Err(err) => HostOutcome::Failed(err),
     }
+}
+
+/// The labels that give a namespace the levels of `settings`, so that the
+/// policy reading them answers as the policy with those settings.
+fn namespace_labels(settings: &Value) -> Value {
+    let given = |key: &str, default: &str| {
+        settings[key]
+            .as_str()
+            .map_or_else(|| default.to_owned(), str::to_owned)
+    };
+    json!({
+        "kubernetes.io/metadata.name": "bench",
+        "pod-security.kubernetes.io/enforce": given("pod_security", "privileged"),
+        "pod-security.kubernetes.io/enforce-version": given("pod_security_version", "latest"),
+        "secure-pod-defaults.kubewarden.io/level": given("secure_pod_defaults", "root-allowed"),
+    })
 }
 
 /// Builds the floor with its `same-answer` feature, holding the policy's
@@ -1093,10 +1113,16 @@ fn print_host(host: &HostOutcome, requests: &[BenchRequest]) {
     }
     println!("{rule}");
     print_server_cpu(&figures.load);
+    print_namespaces(figures);
     let failures: u64 = figures
         .load
         .iter()
-        .map(|row| row.policy.failures + row.floor.failures + row.same_answer.failures)
+        .map(|row| {
+            row.policy.failures
+                + row.floor.failures
+                + row.same_answer.failures
+                + row.namespaces.map_or(0, |figures| figures.failures)
+        })
         .sum();
     if failures > 0 {
         println!("UNEXPECTED: {failures} non-2xx answers or socket errors during the load runs");
@@ -1245,6 +1271,49 @@ fn guest_targets<'a>(
     targets
 }
 
+/// The policy reading each request's namespace labels, next to the floor
+/// and to the policy with the same levels in its settings, from the same
+/// rounds.
+fn print_namespaces(figures: &HostFigures) {
+    if figures.load.iter().all(|row| row.namespaces.is_none()) {
+        return;
+    }
+    println!();
+    println!(
+        "In labelled namespaces: the policy with namespace_labels, one Namespace lookup per \
+         request ({} reads of the API server in all, the host caching each for a few seconds); \
+         ratio = with labels / floor, and with labels / with settings",
+        figures
+            .api_reads
+            .map_or_else(|| "?".to_owned(), |reads| reads.to_string())
+    );
+    let header = format!(
+        "{:<NAME_WIDTH$} | {:>7} {:>7} {:>5} {:>9} | {:>6} {:>5} | {:>6} {:>5}",
+        "request", "pods/s", "floor", "ratio", "/settings", "p50", "ratio", "p99", "ratio"
+    );
+    let rule = "-".repeat(header.chars().count());
+    println!("{header}");
+    println!("{rule}");
+    for row in &figures.load {
+        let Some(labelled) = row.namespaces else {
+            continue;
+        };
+        println!(
+            "{:<NAME_WIDTH$} | {:>7.0} {:>7.0} {:>5.2} {:>9.2} | {:>6.0} {:>5.2} | {:>6.0} {:>5.2}",
+            row.name,
+            labelled.per_second,
+            row.floor.per_second,
+            labelled.per_second / row.floor.per_second,
+            labelled.per_second / row.policy.per_second,
+            micros(labelled.p50),
+            ratio(labelled.p50, row.floor.p50),
+            micros(labelled.p99),
+            ratio(labelled.p99, row.floor.p99),
+        );
+    }
+    println!("{rule}");
+}
+
 fn host_targets(host: &HostOutcome, requests: &[BenchRequest]) -> Vec<Target> {
     let figures = match host {
         HostOutcome::Measured(figures) => figures,
@@ -1288,6 +1357,7 @@ fn host_targets(host: &HostOutcome, requests: &[BenchRequest]) -> Vec<Target> {
             format!("p99 ≤ {MAX_P99_RATIO}× floor on every request (worst {value:.2}×, {name})"),
         ));
     }
+    targets.extend(namespace_targets(figures, requests));
     // Only the requests that reached both modules: the server refuses
     // bodies over 2 MiB before any policy runs.
     let answered: Vec<&host_bench::LargeRow> = figures
@@ -1303,6 +1373,55 @@ fn host_targets(host: &HostOutcome, requests: &[BenchRequest]) -> Vec<Target> {
             format!(
                 "every large request ≤ {MAX_LARGE_RATIO}× floor at policy-server (worst {value:.2}×, {name}; \
                  {refused} not answered by the server)"
+            ),
+        ));
+    }
+    targets
+}
+
+/// The targets of the policy, for the policy reading namespace labels:
+/// pods/s at each request's own ratio of the floor's, p99 within
+/// `MAX_P99_RATIO` of it.
+fn namespace_targets(figures: &HostFigures, requests: &[BenchRequest]) -> Vec<Target> {
+    let mut lowest_pods: Option<(f64, &str)> = None;
+    let mut highest_p99: Option<(f64, &str)> = None;
+    let mut missed = Vec::new();
+    for (row, request) in figures.load.iter().zip(requests) {
+        let Some(labelled) = row.namespaces else {
+            continue;
+        };
+        let minimum = request.pods_ratio_target.unwrap_or(MIN_PODS_RATIO);
+        let pods = labelled.per_second / row.floor.per_second;
+        if pods < minimum {
+            missed.push(format!("{} {pods:.2}× < {minimum:.2}×", row.name));
+        }
+        if lowest_pods.is_none_or(|(lowest, _)| pods < lowest) {
+            lowest_pods = Some((pods, &row.name));
+        }
+        let p99 = ratio(labelled.p99, row.floor.p99);
+        if highest_p99.is_none_or(|(highest, _)| p99 > highest) {
+            highest_p99 = Some((p99, &row.name));
+        }
+    }
+    let mut targets = Vec::new();
+    if let Some((value, name)) = lowest_pods {
+        let missed = if missed.is_empty() {
+            String::new()
+        } else {
+            format!("; missed: {}", missed.join(", "))
+        };
+        targets.push(Target::new(
+            missed.is_empty(),
+            format!(
+                "in labelled namespaces, pods/s ≥ each request's target × floor (lowest {value:.2}×, {name}{missed})"
+            ),
+        ));
+    }
+    if let Some((value, name)) = highest_p99 {
+        targets.push(Target::new(
+            value <= MAX_P99_RATIO,
+            format!(
+                "in labelled namespaces, p99 ≤ {MAX_P99_RATIO}× floor on every request (worst {value:.2}×, {name})"
             ),
         ));
     }
