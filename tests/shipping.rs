@@ -166,3 +166,21 @@ fn the_readme_documents_every_setting() {
         );
     }
 }
+
+/// The one host capability the policy calls (for `run_as_non_root_from_image`)
+/// is declared, as kwctl's annotate compares it with the module, and the
+/// README says what it is for.
+#[test]
+fn metadata_declares_the_image_lookup() {
+    let metadata = yaml("metadata.yml");
+    let declared: Vec<&str> = metadata["hostCapabilities"]
+        .as_sequence()
+        .expect("metadata.yml lists hostCapabilities")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(declared, ["oci/v1/oci_manifest_config"]);
+    let readme = read("README.md");
+    assert!(readme.contains("`oci`/`v1/oci_manifest_config`"));
+    assert!(readme.contains("\n### Images that run as root\n"));
+}
