@@ -8,8 +8,8 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::Answer;
 use crate::request::complete_request;
+use crate::{Answer, Cluster, ImageLookup};
 
 /// One case of a `cases/*.yaml` file.
 #[derive(Debug, Clone, Deserialize)]
@@ -20,10 +20,26 @@ pub struct Case {
     pub settings: Value,
     /// The request as written; see [`Case::admission_request`].
     pub request: Value,
+    /// The images the policy looks up (`oci/v1/oci_manifest_config`), in
+    /// the order it looks them up, and what the host answers; see
+    /// [`Case::cluster`].
+    #[serde(default)]
+    pub images: Vec<ImageCase>,
     pub expect: Expect,
     /// For a case kwctl cannot express; it then runs on the native host only.
     #[serde(default)]
     pub skip_kwctl: bool,
+}
+
+/// One image of a case and the host's answer to its lookup: the
+/// execution parameters of its configuration (`config: {User: "1000"}`;
+/// `config: {}` for an image that names no user), or the host's error.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageCase {
+    pub image: String,
+    pub config: Option<Value>,
+    pub error: Option<String>,
 }
 
 /// What a case expects of the answer.
@@ -43,6 +59,9 @@ pub struct Expect {
     pub warnings: Option<Vec<String>>,
     pub warnings_count: Option<usize>,
     pub audit_annotations: Option<BTreeMap<String, String>>,
+    /// How many calls to host capabilities other than logging the policy
+    /// made (image lookups).
+    pub host_calls: Option<usize>,
 }
 
 /// One file of `examples/`.
@@ -64,6 +83,29 @@ impl Case {
     pub fn admission_request(&self) -> Result<Value> {
         complete_request(&self.request)
     }
+
+    /// What the host answers to the policy's lookups: each image the case
+    /// lists, in turn. With none, every lookup fails.
+    pub fn cluster(&self) -> Result<Cluster> {
+        let mut images = Vec::with_capacity(self.images.len());
+        for listed in &self.images {
+            let answer = match (&listed.config, &listed.error) {
+                (Some(config), None) if config.is_object() => Ok(Some(config.clone())),
+                (Some(_), None) => bail!(
+                    "image {:?}: `config` must be a mapping, the image configuration's \
+                     execution parameters ({{User: \"1000\"}}, or {{}} for none)",
+                    listed.image
+                ),
+                (None, Some(error)) => Err(error.clone()),
+                _ => bail!("image {:?}: give either `config` or `error`", listed.image),
+            };
+            images.push(ImageLookup {
+                image: listed.image.clone(),
+                answer,
+            });
+        }
+        Ok(Cluster { images })
+    }
 }
 
 impl Expect {
@@ -77,7 +119,8 @@ impl Expect {
                 || self.patch.is_some()
                 || self.warnings.is_some()
                 || self.warnings_count.is_some()
-                || self.audit_annotations.is_some();
+                || self.audit_annotations.is_some()
+                || self.host_calls.is_some();
             if others {
                 bail!("`settings_error` is checked alone: remove the other expectations");
             }
@@ -186,6 +229,7 @@ fn parse_case_file(path: &Path) -> CaseFile {
             .and_then(|case| {
                 case.expect.check_consistent()?;
                 case.admission_request()?;
+                case.cluster()?;
                 Ok(case)
             });
         match case {
@@ -287,6 +331,23 @@ pub fn mismatches(expect: &Expect, answer: &Answer) -> Vec<String> {
         ));
     }
     problems
+}
+
+/// How many calls to host capabilities other than logging a native answer
+/// shows.
+pub fn lookups(answer: &Answer) -> usize {
+    answer
+        .host_calls
+        .iter()
+        .filter(|call| !call.is_log())
+        .count()
+}
+
+/// The difference between the host calls a case expects and those made;
+/// `None` when they agree or the case does not say.
+pub fn host_calls_mismatch(expect: &Expect, made: usize) -> Option<String> {
+    let wanted = expect.host_calls?;
+    (wanted != made).then(|| format!("host_calls: expected {wanted}, the policy made {made}"))
 }
 
 /// Sorts JSONPatch operations so that two patches compare as sets.
@@ -391,6 +452,59 @@ mod tests {
         let err = case_from_yaml("name: n\nrequest: {}\nexpect: {allowed: true, pach: []}\n")
             .unwrap_err();
         assert!(err.to_string().contains("pach"), "{err}");
+    }
+
+    #[test]
+    fn a_case_lists_its_images_with_a_config_or_an_error() {
+        let request = "request: {object: {apiVersion: v1, kind: Pod, metadata: {name: web}}}";
+        let case = case_from_yaml(&format!(
+            "name: n\n{request}\nimages:\n  - {{image: web:1, config: {{User: \"1000\"}}}}\n  \
+             - {{image: nginx:1.27, error: gone}}\nexpect: {{allowed: true, host_calls: 2}}\n"
+        ))
+        .unwrap();
+        assert_eq!(case.expect.host_calls, Some(2));
+        assert_eq!(
+            case.cluster().unwrap().images,
+            vec![
+                ImageLookup {
+                    image: "web:1".into(),
+                    answer: Ok(Some(json!({"User": "1000"})))
+                },
+                ImageLookup {
+                    image: "nginx:1.27".into(),
+                    answer: Err("gone".into())
+                },
+            ]
+        );
+        let plain =
+            case_from_yaml(&format!("name: n\n{request}\nexpect: {{allowed: true}}\n")).unwrap();
+        assert_eq!(plain.cluster().unwrap(), Cluster::default());
+        for images in [
+            "[{image: web:1}]",
+            "[{image: web:1, config: {}, error: gone}]",
+            "[{image: web:1, config: \"1000\"}]",
+        ] {
+            let case = case_from_yaml(&format!(
+                "name: n\n{request}\nimages: {images}\nexpect: {{allowed: true}}\n"
+            ))
+            .unwrap();
+            assert!(case.cluster().is_err(), "{images}");
+        }
+    }
+
+    #[test]
+    fn host_calls_are_checked_when_given() {
+        let expect = Expect {
+            allowed: Some(true),
+            host_calls: Some(1),
+            ..Expect::default()
+        };
+        assert_eq!(host_calls_mismatch(&expect, 1), None);
+        assert_eq!(
+            host_calls_mismatch(&expect, 0).as_deref(),
+            Some("host_calls: expected 1, the policy made 0")
+        );
+        assert_eq!(host_calls_mismatch(&Expect::default(), 3), None);
     }
 
     #[test]

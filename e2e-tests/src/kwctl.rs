@@ -4,15 +4,16 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::Answer;
+use crate::{Answer, Cluster};
 
 /// kwctl's wording when the policy refuses the settings.
 const SETTINGS_REFUSED: &str = "Provided settings are not valid: ";
@@ -124,12 +125,28 @@ fn strip_ansi(text: &str) -> String {
     plain
 }
 
+/// kwctl's log line when a replayed session has exchanges left over.
+const UNREPLAYED: &str = "Some of the recorded exchanges have not been replayed";
+/// kwctl's reason for a lookup past the end of the session.
+const PAST_THE_SESSION: &str = "the list of recorded responses is empty";
+
+/// kwctl's answer to one request, and how many lookups the policy made, as
+/// kwctl's logs tell.
+#[derive(Debug)]
+pub struct KwctlAnswer {
+    pub answer: Answer,
+    pub lookups: usize,
+}
+
 /// A kwctl binary.
 pub struct Kwctl {
     binary: PathBuf,
     scratch: PathBuf,
     /// Numbers the request files, so that runs may go on side by side.
     runs: AtomicUsize,
+    /// The module annotated with the repository's metadata.yml, made once,
+    /// so that kwctl runs the policy as it is published.
+    annotated: OnceLock<std::result::Result<PathBuf, String>>,
 }
 
 impl Kwctl {
@@ -145,6 +162,7 @@ impl Kwctl {
             binary: binary.into(),
             scratch,
             runs: AtomicUsize::new(0),
+            annotated: OnceLock::new(),
         }
     }
 
@@ -152,31 +170,136 @@ impl Kwctl {
         &self.binary
     }
 
-    /// `kwctl run --settings-json <settings> -r <request file> <wasm>`. Safe
-    /// to call from several threads at once.
-    pub fn run(&self, wasm: &Path, settings: &Value, request: &Value) -> Result<Answer> {
-        std::fs::create_dir_all(&self.scratch)
-            .with_context(|| format!("cannot create {}", self.scratch.display()))?;
+    /// `kwctl run --settings-json <settings> -r <request file> <wasm>`, on
+    /// the module annotated with the repository's metadata, with the
+    /// lookups `cluster` answers: when it lists any, kwctl runs with
+    /// `--allow-context-aware --replay-host-capabilities-interactions` and
+    /// a session made from them. Safe to call from several threads at once.
+    pub fn run(
+        &self,
+        wasm: &Path,
+        cluster: &Cluster,
+        settings: &Value,
+        request: &Value,
+    ) -> Result<KwctlAnswer> {
+        let annotated = self.annotated(wasm)?;
         let run = self.runs.fetch_add(1, Ordering::Relaxed);
         let request_file = self.scratch.join(format!("request-{run}.json"));
         std::fs::write(&request_file, serde_json::to_vec_pretty(request)?)?;
-        let output = Command::new(&self.binary)
-            .arg("run")
+        let session = match session(cluster) {
+            Some(exchanges) => {
+                let file = self.scratch.join(format!("session-{run}.yml"));
+                std::fs::write(&file, exchanges)?;
+                Some(file)
+            }
+            None => None,
+        };
+        let mut command = Command::new(&self.binary);
+        command.arg("run");
+        if let Some(session) = &session {
+            command
+                .arg("--allow-context-aware")
+                .arg("--replay-host-capabilities-interactions")
+                .arg(session);
+        }
+        let output = command
             .arg("--settings-json")
             .arg(settings.to_string())
             .arg("-r")
             .arg(&request_file)
-            .arg(wasm)
+            .arg(&annotated)
             .output()
             .with_context(|| format!("cannot start {}", self.binary.display()));
         let _ = std::fs::remove_file(&request_file);
+        if let Some(session) = &session {
+            let _ = std::fs::remove_file(session);
+        }
         let output = output?;
-        parse_output(
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let answer = parse_output(
             output.status.success(),
             &String::from_utf8_lossy(&output.stdout),
-            &String::from_utf8_lossy(&output.stderr),
-        )
+            &stderr,
+        )?;
+        Ok(KwctlAnswer {
+            answer,
+            lookups: lookups_made(cluster.images.len(), &strip_ansi(&stderr)),
+        })
     }
+
+    /// The annotated module, made on first use in the scratch folder.
+    fn annotated(&self, wasm: &Path) -> Result<PathBuf> {
+        let made = self.annotated.get_or_init(|| {
+            let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let annotated = self.scratch.join("annotated-policy.wasm");
+            std::fs::create_dir_all(&self.scratch)
+                .map_err(|err| format!("cannot create {}: {err}", self.scratch.display()))?;
+            let output = Command::new(&self.binary)
+                .arg("annotate")
+                .arg("-m")
+                .arg(repository.join("metadata.yml"))
+                .arg("-u")
+                .arg(repository.join("README.md"))
+                .arg("-o")
+                .arg(&annotated)
+                .arg(wasm)
+                .output()
+                .map_err(|err| format!("cannot start {}: {err}", self.binary.display()))?;
+            if !output.status.success() {
+                return Err(format!(
+                    "kwctl annotate failed:\n{}",
+                    strip_ansi(&String::from_utf8_lossy(&output.stderr))
+                ));
+            }
+            Ok(annotated)
+        });
+        made.clone().map_err(anyhow::Error::msg)
+    }
+}
+
+/// The replay session for `cluster`'s lookups, in the format kwctl's
+/// `--replay-host-capabilities-interactions` reads (its
+/// `--record-host-capabilities-interactions` writes the same): one exchange
+/// per lookup, in order, whose request is the `CallbackRequestType` the
+/// policy must send, as YAML tagged with its variant, and whose response is
+/// the answer's JSON text or the host's error. `None` when the cluster
+/// lists no lookup.
+pub fn session(cluster: &Cluster) -> Option<String> {
+    if cluster.images.is_empty() {
+        return None;
+    }
+    let exchanges: Vec<Value> = cluster
+        .images
+        .iter()
+        .map(|lookup| {
+            // JSON quoting is YAML quoting for an image, whatever it holds.
+            let request = format!(
+                "!OciManifestAndConfig\nimage: {}\n",
+                Value::from(lookup.image.as_str())
+            );
+            let response = match lookup.payload() {
+                Ok(payload) => json!({"type": "Success", "payload": payload}),
+                Err(message) => json!({"type": "Error", "message": message}),
+            };
+            json!({"type": "Exchange", "request": request, "response": response})
+        })
+        .collect();
+    Some(serde_norway::to_string(&exchanges).expect("a JSON value always serializes as YAML"))
+}
+
+/// How many lookups a run made, from its (uncoloured) logs: the
+/// `exchanges` of its session less those kwctl reports left over, and the
+/// lookups it answered past the end of the session.
+pub fn lookups_made(exchanges: usize, stderr: &str) -> usize {
+    let left_over = stderr
+        .lines()
+        .find(|line| line.contains(UNREPLAYED))
+        .map_or(0, |line| line.matches("Exchange {").count());
+    let past_the_session = stderr
+        .lines()
+        .filter(|line| line.contains(PAST_THE_SESSION))
+        .count();
+    exchanges.saturating_sub(left_over) + past_the_session
 }
 
 /// A relative path with a folder in it is taken from the current folder,
@@ -259,7 +382,7 @@ pub fn disagreements(kwctl: &Answer, native: &Answer) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::ImageLookup;
 
     #[test]
     fn reads_a_mutation() {
@@ -316,6 +439,50 @@ mod tests {
         assert!(parse_output(false, "", "Error: cannot open file").is_err());
         assert!(parse_output(true, "", "").is_err());
         assert!(parse_response_line(r#"{"allowed":true,"patch":"%%%"}"#).is_err());
+    }
+
+    #[test]
+    fn a_session_replays_the_image_lookups_in_order() {
+        assert_eq!(session(&Cluster::default()), None);
+        let cluster = Cluster {
+            images: vec![
+                ImageLookup {
+                    image: "registry.example.com/shop/web:3.0".into(),
+                    answer: Ok(Some(json!({"User": "65532"}))),
+                },
+                ImageLookup {
+                    image: "nginx".into(),
+                    answer: Err("registry unreachable".into()),
+                },
+            ],
+        };
+        let text = session(&cluster).unwrap();
+        let exchanges: Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(
+            exchanges[0]["request"],
+            "!OciManifestAndConfig\nimage: \"registry.example.com/shop/web:3.0\"\n"
+        );
+        assert_eq!(exchanges[0]["type"], "Exchange");
+        assert_eq!(exchanges[0]["response"]["type"], "Success");
+        let payload: Value =
+            serde_json::from_str(exchanges[0]["response"]["payload"].as_str().unwrap()).unwrap();
+        assert_eq!(payload["config"]["config"]["User"], "65532");
+        assert_eq!(
+            exchanges[1]["response"],
+            json!({"type": "Error", "message": "registry unreachable"})
+        );
+    }
+
+    #[test]
+    fn lookups_are_counted_from_the_logs() {
+        assert_eq!(lookups_made(2, "INFO replay mode\n"), 2);
+        let left_over = format!(
+            "WARN kwctl::callback_handler::proxy: {UNREPLAYED} leftovers=[Exchange {{ request: \"!OciManifestAndConfig\\n\" }}]\n"
+        );
+        assert_eq!(lookups_made(2, &left_over), 1);
+        let past = format!("ERROR callback evaluation failed error={PAST_THE_SESSION}\n");
+        assert_eq!(lookups_made(1, &past), 2);
+        assert_eq!(lookups_made(0, ""), 0);
     }
 
     #[test]

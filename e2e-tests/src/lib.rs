@@ -111,7 +111,8 @@ pub struct HostCall {
     pub operation: String,
     /// The payload as text (invalid UTF-8 replaced).
     pub payload: String,
-    /// The host offers only logging; any other call is refused.
+    /// The host does not offer the capability: only logging is offered,
+    /// and the image lookups a [`Cluster`] answers.
     pub refused: bool,
 }
 
@@ -130,8 +131,120 @@ impl HostCall {
     }
 }
 
-/// The one host capability this host offers.
+/// The host capability this host always offers.
 const LOG_CAPABILITY: (&str, &str, &str) = ("kubewarden", "tracing", "log");
+
+/// The lookup of an image's manifest and configuration, answered from a
+/// [`Cluster`].
+pub const OCI_MANIFEST_CONFIG_CAPABILITY: (&str, &str, &str) =
+    ("kubewarden", "oci", "v1/oci_manifest_config");
+
+/// What the host's lookups find, as a case describes it: the images of
+/// the registries, each asked for in turn. The default finds nothing, and
+/// any lookup fails as kwctl's replay of an empty session fails it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cluster {
+    /// The image lookups the policy must make, in the order it makes them
+    /// (kwctl replays a session strictly in order).
+    pub images: Vec<ImageLookup>,
+}
+
+/// The lookup of one image and its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageLookup {
+    /// The image as the policy must send it, as the container names it.
+    pub image: String,
+    /// The execution parameters of the image's configuration (its
+    /// `config`: `User`, `Env`, `Cmd`, ...; `None` when it has none), or
+    /// the host's error message.
+    pub answer: std::result::Result<Option<Value>, String>,
+}
+
+impl ImageLookup {
+    /// The host's answer: the JSON text policy-evaluator sends back, or its
+    /// error message.
+    pub fn payload(&self) -> std::result::Result<String, String> {
+        match &self.answer {
+            Ok(config) => Ok(manifest_and_config(&self.image, config.as_ref()).to_string()),
+            Err(message) => Err(message.clone()),
+        }
+    }
+}
+
+/// What a host answers to `oci/v1/oci_manifest_config` for an image whose
+/// configuration holds `config`, shaped as the SDK's
+/// `OciManifestAndConfigResponse`: the OCI image manifest, its digest, and
+/// the OCI image configuration, with oci-spec's field names. The digests
+/// are made up (derived from the image's name), and so are the platform,
+/// the layer and the history: only the configuration's `config` is the
+/// case's.
+pub fn manifest_and_config(image: &str, config: Option<&Value>) -> Value {
+    let digest = |part: &str| {
+        use std::hash::{Hash, Hasher};
+        let mut hex = String::from("sha256:");
+        for round in 0..4u8 {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            (image, part, round).hash(&mut hasher);
+            hex.push_str(&format!("{:016x}", hasher.finish()));
+        }
+        hex
+    };
+    let mut configuration = json!({
+        "created": "2025-06-01T10:00:00Z",
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [digest("diff")]},
+        "history": [{"created": "2025-06-01T10:00:00Z", "created_by": "COPY app /app # buildkit"}],
+    });
+    if let Some(config) = config {
+        configuration["config"] = config.clone();
+    }
+    json!({
+        "manifest": {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": digest("config"),
+                "size": configuration.to_string().len(),
+            },
+            "layers": [{
+                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                "digest": digest("layer"),
+                "size": 3_145_728,
+            }],
+        },
+        "digest": digest("manifest"),
+        "config": configuration,
+    })
+}
+
+/// The answer to the `asked_before + 1`th `oci/v1/oci_manifest_config`
+/// call of an evaluation, worded as kwctl's replay and policy-evaluator
+/// word it: the lookup the cluster lists at that place is answered when the
+/// image is the one it names; an error of the lookup, a different image
+/// and a lookup past the list reach the guest as `Callback evaluation
+/// failure: <reason>`.
+fn oci_manifest_config(cluster: &Cluster, asked_before: usize, payload: &[u8]) -> HostCallResult {
+    let image: String = serde_json::from_slice(payload)?;
+    let failure = |reason: String| -> HostCallResult {
+        Err(format!("Callback evaluation failure: {reason}").into())
+    };
+    let Some(lookup) = cluster.images.get(asked_before) else {
+        return failure("the list of recorded responses is empty".to_owned());
+    };
+    if lookup.image != image {
+        return failure(format!(
+            "Replay error: unexpected request. Was expecting OciManifestAndConfig {{ image: {:?} }}, \
+             got OciManifestAndConfig {{ image: {image:?} }} instead",
+            lookup.image
+        ));
+    }
+    match lookup.payload() {
+        Ok(text) => Ok(text.into_bytes()),
+        Err(message) => failure(message),
+    }
+}
 
 fn log_lines(calls: &[HostCall]) -> Vec<&str> {
     calls
@@ -229,13 +342,17 @@ impl Host {
         }))?;
         let host_calls = Arc::new(Mutex::new(Vec::new()));
         let recorded_calls = Arc::clone(&host_calls);
+        let cluster = Arc::new(Mutex::new(Cluster::default()));
+        let known_cluster = Arc::clone(&cluster);
         let echo_logs = std::env::var_os("E2E_LOG").is_some();
         let wapc = WapcHost::new(
             Box::new(provider),
             Some(Box::new(
                 move |_id, binding, namespace, operation, payload| {
+                    let cluster = known_cluster.lock().unwrap_or_else(|e| e.into_inner());
                     host_call(
                         &recorded_calls,
+                        &cluster,
                         echo_logs,
                         binding,
                         namespace,
@@ -245,7 +362,11 @@ impl Host {
                 },
             )),
         )?;
-        Ok(PolicyInstance { wapc, host_calls })
+        Ok(PolicyInstance {
+            wapc,
+            host_calls,
+            cluster,
+        })
     }
 
     /// Asks a fresh instance whether the settings are valid.
@@ -254,9 +375,21 @@ impl Host {
     }
 
     /// Evaluates one AdmissionRequest on a fresh instance, settings first,
-    /// exactly as policy-server and kwctl do.
+    /// exactly as policy-server and kwctl do, with no lookup answered.
     pub fn evaluate(&self, settings: &Value, admission_request: &Value) -> Result<Answer> {
-        Ok(self.instantiate()?.evaluate(settings, admission_request))
+        self.evaluate_in(&Cluster::default(), settings, admission_request)
+    }
+
+    /// [`Host::evaluate`], with the lookups `cluster` answers.
+    pub fn evaluate_in(
+        &self,
+        cluster: &Cluster,
+        settings: &Value,
+        admission_request: &Value,
+    ) -> Result<Answer> {
+        let mut instance = self.instantiate()?;
+        instance.set_cluster(cluster.clone());
+        Ok(instance.evaluate(settings, admission_request))
     }
 }
 
@@ -277,38 +410,54 @@ fn start_epoch_ticker(engine: &wasmtime::Engine) {
 
 type HostCallResult = std::result::Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>;
 
-/// Records every call, then answers it. The only host capability this
-/// policy may use is logging. Anything else (OCI, DNS, Kubernetes
-/// lookups...) is refused, so a policy that starts depending on one fails
-/// here instead of in a cluster without it.
+/// Records every call, then answers it. The host capabilities this policy
+/// may use are logging and the image lookups, answered from `cluster`.
+/// Anything else (DNS, Kubernetes lookups...) is refused, so a policy that
+/// starts depending on one fails here instead of in a cluster without it.
 fn host_call(
     calls: &Mutex<Vec<HostCall>>,
+    cluster: &Cluster,
     echo_logs: bool,
     binding: &str,
     namespace: &str,
     operation: &str,
     payload: &[u8],
 ) -> HostCallResult {
+    let capability = (binding, namespace, operation);
+    let mut calls = calls.lock().unwrap_or_else(|e| e.into_inner());
+    let (answer, refused): (HostCallResult, bool) = if capability == LOG_CAPABILITY {
+        (Ok(Vec::new()), false)
+    } else if capability == OCI_MANIFEST_CONFIG_CAPABILITY {
+        let asked_before = calls
+            .iter()
+            .filter(|call| call.capability() == "kubewarden/oci/v1/oci_manifest_config")
+            .count();
+        (oci_manifest_config(cluster, asked_before, payload), false)
+    } else {
+        let refusal =
+            format!("host call {binding}/{namespace}/{operation} is not offered by this host");
+        (Err(refusal.into()), true)
+    };
     let call = HostCall {
         binding: binding.to_string(),
         namespace: namespace.to_string(),
         operation: operation.to_string(),
         payload: String::from_utf8_lossy(payload).into_owned(),
-        refused: (binding, namespace, operation) != LOG_CAPABILITY,
+        refused,
     };
     if echo_logs {
-        eprintln!("policy host call {}: {}", call.capability(), call.payload);
+        let outcome = match &answer {
+            Ok(bytes) if call.is_log() || bytes.is_empty() => String::new(),
+            Ok(bytes) => format!(" -> {}", String::from_utf8_lossy(bytes)),
+            Err(err) => format!(" -> error: {err}"),
+        };
+        eprintln!(
+            "policy host call {}: {}{outcome}",
+            call.capability(),
+            call.payload
+        );
     }
-    let answer: HostCallResult = if call.refused {
-        Err(format!(
-            "host call {} is not offered by this host",
-            call.capability()
-        )
-        .into())
-    } else {
-        Ok(Vec::new())
-    };
-    calls.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+    calls.push(call);
     answer
 }
 
@@ -317,9 +466,15 @@ fn host_call(
 pub struct PolicyInstance {
     wapc: WapcHost,
     host_calls: Arc<Mutex<Vec<HostCall>>>,
+    cluster: Arc<Mutex<Cluster>>,
 }
 
 impl PolicyInstance {
+    /// What the host answers to the lookups of the calls that follow.
+    pub fn set_cluster(&mut self, cluster: Cluster) {
+        *self.cluster.lock().unwrap_or_else(|e| e.into_inner()) = cluster;
+    }
+
     /// Calls the guest's `validate_settings` with the settings alone.
     pub fn validate_settings(&mut self, settings: &Value) -> SettingsAnswer {
         let payload = serde_json::to_vec(settings).expect("a JSON value always serializes");
@@ -591,8 +746,10 @@ mod tests {
     #[test]
     fn only_logging_is_offered_and_every_call_is_recorded() {
         let calls = Mutex::new(Vec::new());
+        let cluster = Cluster::default();
         let ok = host_call(
             &calls,
+            &cluster,
             false,
             "kubewarden",
             "tracing",
@@ -600,7 +757,15 @@ mod tests {
             br#"{"msg":"hi"}"#,
         );
         assert_eq!(ok.unwrap(), Vec::<u8>::new());
-        let refused = host_call(&calls, false, "kubewarden", "oci", "v1/verify", b"{}");
+        let refused = host_call(
+            &calls,
+            &cluster,
+            false,
+            "kubewarden",
+            "oci",
+            "v1/verify",
+            b"{}",
+        );
         assert!(refused.is_err());
         let answer = Answer {
             host_calls: calls.into_inner().unwrap(),
@@ -620,5 +785,79 @@ mod tests {
             ]
         );
         assert_eq!(answer.host_calls[1].payload, "{}");
+    }
+
+    /// The answers to `images`, asked for in turn, and whether each call was
+    /// refused.
+    fn look_up(cluster: &Cluster, images: &[&str]) -> Vec<std::result::Result<Value, String>> {
+        let calls = Mutex::new(Vec::new());
+        let answers = images
+            .iter()
+            .map(|image| {
+                let payload = serde_json::to_vec(image).unwrap();
+                host_call(
+                    &calls,
+                    cluster,
+                    false,
+                    "kubewarden",
+                    "oci",
+                    "v1/oci_manifest_config",
+                    &payload,
+                )
+                .map(|bytes| serde_json::from_slice(&bytes).unwrap())
+                .map_err(|err| err.to_string())
+            })
+            .collect();
+        assert!(calls.into_inner().unwrap().iter().all(|call| !call.refused));
+        answers
+    }
+
+    #[test]
+    fn images_are_answered_in_the_order_the_cluster_lists_them() {
+        let cluster = Cluster {
+            images: vec![
+                ImageLookup {
+                    image: "registry.example.com/shop/web:3.0".into(),
+                    answer: Ok(Some(json!({"User": "65532:65532"}))),
+                },
+                ImageLookup {
+                    image: "docker.io/library/nginx:1.27".into(),
+                    answer: Err("registry unreachable".into()),
+                },
+            ],
+        };
+        let answers = look_up(
+            &cluster,
+            &[
+                "registry.example.com/shop/web:3.0",
+                "docker.io/library/nginx:1.27",
+                "docker.io/library/nginx:1.27",
+            ],
+        );
+        let answer = answers[0].as_ref().unwrap();
+        assert_eq!(answer["config"]["config"], json!({"User": "65532:65532"}));
+        assert_eq!(answer["manifest"]["schemaVersion"], 2);
+        assert!(answer["digest"].as_str().unwrap().starts_with("sha256:"));
+        assert_eq!(answer["digest"].as_str().unwrap().len(), 71);
+        assert_eq!(
+            answers[1],
+            Err("Callback evaluation failure: registry unreachable".into())
+        );
+        assert_eq!(
+            answers[2],
+            Err("Callback evaluation failure: the list of recorded responses is empty".into())
+        );
+        let out_of_order = look_up(&cluster, &["docker.io/library/nginx:1.27"]);
+        assert_eq!(
+            out_of_order[0],
+            Err(
+                "Callback evaluation failure: Replay error: unexpected request. Was expecting \
+                 OciManifestAndConfig { image: \"registry.example.com/shop/web:3.0\" }, got \
+                 OciManifestAndConfig { image: \"docker.io/library/nginx:1.27\" } instead"
+                    .into()
+            )
+        );
+        let none = manifest_and_config("busybox:1.36", None);
+        assert!(none["config"].get("config").is_none());
     }
 }

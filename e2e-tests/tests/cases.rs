@@ -55,16 +55,23 @@ fn run_native(file_name: String, case: &Case) -> NativeRun<'_> {
         answer: None,
         problems: Vec::new(),
     };
-    let request = match case.admission_request() {
-        Ok(request) => request,
+    let (request, cluster) = match case
+        .admission_request()
+        .and_then(|request| Ok((request, case.cluster()?)))
+    {
+        Ok(found) => found,
         Err(err) => {
             run.problems.push(format!("bad request: {err:#}"));
             return run;
         }
     };
-    match host().evaluate(&case.settings, &request) {
+    match host().evaluate_in(&cluster, &case.settings, &request) {
         Ok(answer) => {
             run.problems = cases::mismatches(&case.expect, &answer);
+            run.problems.extend(cases::host_calls_mismatch(
+                &case.expect,
+                cases::lookups(&answer),
+            ));
             if answer.trapped {
                 run.problems.push(format!(
                     "the policy trapped or failed instead of answering: {:?}",
@@ -87,12 +94,18 @@ fn run_kwctl(kwctl: &Kwctl, native: &NativeRun) -> Vec<String> {
     let Some(request) = &native.request else {
         return Vec::new();
     };
-    let answer = match kwctl.run(host().wasm_path(), &native.case.settings, request) {
-        Ok(answer) => answer,
-        Err(err) => return vec![format!("kwctl: {err:#}")],
+    let cluster = match native.case.cluster() {
+        Ok(cluster) => cluster,
+        Err(err) => return vec![format!("bad case: {err:#}")],
     };
+    let (answer, lookups) =
+        match kwctl.run(host().wasm_path(), &cluster, &native.case.settings, request) {
+            Ok(run) => (run.answer, run.lookups),
+            Err(err) => return vec![format!("kwctl: {err:#}")],
+        };
     let mut problems: Vec<String> = cases::mismatches(&native.case.expect, &answer)
         .into_iter()
+        .chain(cases::host_calls_mismatch(&native.case.expect, lookups))
         .map(|p| format!("kwctl: {p}"))
         .collect();
     if let Some(native) = &native.answer {
