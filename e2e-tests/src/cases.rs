@@ -89,20 +89,19 @@ impl Case {
     pub fn cluster(&self) -> Result<Cluster> {
         let mut images = Vec::with_capacity(self.images.len());
         for listed in &self.images {
-            let answer = match (&listed.config, &listed.error) {
-                (Some(config), None) if config.is_object() => Ok(Some(config.clone())),
+            let lookup = match (&listed.config, &listed.error) {
+                (Some(config), None) if config.is_object() => {
+                    ImageLookup::with_config(&listed.image, Some(config))
+                }
                 (Some(_), None) => bail!(
                     "image {:?}: `config` must be a mapping, the image configuration's \
                      execution parameters ({{User: \"1000\"}}, or {{}} for none)",
                     listed.image
                 ),
-                (None, Some(error)) => Err(error.clone()),
+                (None, Some(error)) => ImageLookup::failing(&listed.image, error),
                 _ => bail!("image {:?}: give either `config` or `error`", listed.image),
             };
-            images.push(ImageLookup {
-                image: listed.image.clone(),
-                answer,
-            });
+            images.push(lookup);
         }
         Ok(Cluster { images })
     }
@@ -466,14 +465,8 @@ mod tests {
         assert_eq!(
             case.cluster().unwrap().images,
             vec![
-                ImageLookup {
-                    image: "web:1".into(),
-                    answer: Ok(Some(json!({"User": "1000"})))
-                },
-                ImageLookup {
-                    image: "nginx:1.27".into(),
-                    answer: Err("gone".into())
-                },
+                ImageLookup::with_config("web:1", Some(&json!({"User": "1000"}))),
+                ImageLookup::failing("nginx:1.27", "gone"),
             ]
         );
         let plain =

@@ -277,7 +277,7 @@ pub fn session(cluster: &Cluster) -> Option<String> {
                 "!OciManifestAndConfig\nimage: {}\n",
                 Value::from(lookup.image.as_str())
             );
-            let response = match lookup.payload() {
+            let response = match &lookup.answer {
                 Ok(payload) => json!({"type": "Success", "payload": payload}),
                 Err(message) => json!({"type": "Error", "message": message}),
             };
@@ -446,14 +446,11 @@ mod tests {
         assert_eq!(session(&Cluster::default()), None);
         let cluster = Cluster {
             images: vec![
-                ImageLookup {
-                    image: "registry.example.com/shop/web:3.0".into(),
-                    answer: Ok(Some(json!({"User": "65532"}))),
-                },
-                ImageLookup {
-                    image: "nginx".into(),
-                    answer: Err("registry unreachable".into()),
-                },
+                ImageLookup::with_config(
+                    "registry.example.com/shop/web:3.0",
+                    Some(&json!({"User": "65532"})),
+                ),
+                ImageLookup::failing("nginx", "registry unreachable"),
             ],
         };
         let text = session(&cluster).unwrap();

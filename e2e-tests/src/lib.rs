@@ -154,19 +154,26 @@ pub struct Cluster {
 pub struct ImageLookup {
     /// The image as the policy must send it, as the container names it.
     pub image: String,
-    /// The execution parameters of the image's configuration (its
-    /// `config`: `User`, `Env`, `Cmd`, ...; `None` when it has none), or
-    /// the host's error message.
-    pub answer: std::result::Result<Option<Value>, String>,
+    /// The host's answer: the JSON text policy-evaluator sends back, made
+    /// once, or its error message.
+    pub answer: std::result::Result<String, String>,
 }
 
 impl ImageLookup {
-    /// The host's answer: the JSON text policy-evaluator sends back, or its
-    /// error message.
-    pub fn payload(&self) -> std::result::Result<String, String> {
-        match &self.answer {
-            Ok(config) => Ok(manifest_and_config(&self.image, config.as_ref()).to_string()),
-            Err(message) => Err(message.clone()),
+    /// An image whose configuration holds `config`, its execution
+    /// parameters (`User`, `Env`, `Cmd`, ...; `None` when it has none).
+    pub fn with_config(image: &str, config: Option<&Value>) -> ImageLookup {
+        ImageLookup {
+            image: image.to_owned(),
+            answer: Ok(manifest_and_config(image, config).to_string()),
+        }
+    }
+
+    /// An image whose lookup fails with `error`.
+    pub fn failing(image: &str, error: &str) -> ImageLookup {
+        ImageLookup {
+            image: image.to_owned(),
+            answer: Err(error.to_owned()),
         }
     }
 }
@@ -240,9 +247,9 @@ fn oci_manifest_config(cluster: &Cluster, asked_before: usize, payload: &[u8]) -
             lookup.image
         ));
     }
-    match lookup.payload() {
-        Ok(text) => Ok(text.into_bytes()),
-        Err(message) => failure(message),
+    match &lookup.answer {
+        Ok(text) => Ok(text.clone().into_bytes()),
+        Err(message) => failure(message.clone()),
     }
 }
 
@@ -816,14 +823,11 @@ mod tests {
     fn images_are_answered_in_the_order_the_cluster_lists_them() {
         let cluster = Cluster {
             images: vec![
-                ImageLookup {
-                    image: "registry.example.com/shop/web:3.0".into(),
-                    answer: Ok(Some(json!({"User": "65532:65532"}))),
-                },
-                ImageLookup {
-                    image: "docker.io/library/nginx:1.27".into(),
-                    answer: Err("registry unreachable".into()),
-                },
+                ImageLookup::with_config(
+                    "registry.example.com/shop/web:3.0",
+                    Some(&json!({"User": "65532:65532"})),
+                ),
+                ImageLookup::failing("docker.io/library/nginx:1.27", "registry unreachable"),
             ],
         };
         let answers = look_up(

@@ -514,17 +514,16 @@ fn answered_lookups(policy: &Module, request: &BenchRequest) -> Result<Cluster> 
         OCI_MANIFEST_CONFIG_CAPABILITY.1,
         OCI_MANIFEST_CONFIG_CAPABILITY.2
     );
+    let non_root = json!({"User": "65532"});
     let mut images = Vec::new();
     for call in answer
         .host_calls
         .iter()
         .filter(|call| call.capability() == capability)
     {
-        images.push(ImageLookup {
-            image: serde_json::from_str(&call.payload)
-                .with_context(|| format!("an image lookup for {:?}", request.name))?,
-            answer: Ok(Some(json!({"User": "65532"}))),
-        });
+        let image: String = serde_json::from_str(&call.payload)
+            .with_context(|| format!("an image lookup for {:?}", request.name))?;
+        images.push(ImageLookup::with_config(&image, Some(&non_root)));
     }
     Ok(Cluster { images })
 }
