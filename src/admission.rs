@@ -496,8 +496,13 @@ fn default_pod(
     // The low ports of non-root containers: opened by the pod sysctl where
     // the setting may write it, else each told.
     let pod_value = unprivileged_port_start(pod_security_context.as_ref());
-    let sysctl_writable =
-        settings.unprivileged_port_sysctl && pod_level_writable && pod_value.is_none();
+    // The kubelet refuses a pod on the host's network that sets a network
+    // sysctl: it would change the node's.
+    let host_network = pod.spec.host_network == Some(true);
+    let sysctl_writable = settings.unprivileged_port_sysctl
+        && pod_level_writable
+        && pod_value.is_none()
+        && !host_network;
     let lowest = low_ports.iter().flat_map(|(_, ports)| ports).min().copied();
     match lowest.filter(|_| sysctl_writable) {
         Some(port) => {
@@ -513,7 +518,7 @@ fn default_pod(
             let bindable_from = pod_value.flatten().unwrap_or(1024);
             for (report, ports) in low_ports {
                 let refused: Vec<i32> = ports.into_iter().filter(|p| *p < bindable_from).collect();
-                if let Some(note) = low_ports_warning(&refused) {
+                if let Some(note) = low_ports_warning(&refused, host_network) {
                     reports[report].notes.push(note);
                 }
             }
@@ -575,17 +580,23 @@ fn unprivileged_port_start(
 }
 
 /// The warning for a non-root container that declares `ports`, below 1024,
-/// which it will not be allowed to bind (`None` when there are none).
-fn low_ports_warning(ports: &[i32]) -> Option<String> {
+/// which it will not be allowed to bind (`None` when there are none); on
+/// the host's network the sysctl is no way out.
+fn low_ports_warning(ports: &[i32], host_network: bool) -> Option<String> {
     let lowest = ports.iter().min()?;
     let listed: Vec<String> = ports.iter().map(i32::to_string).collect();
     let noun = if ports.len() == 1 { "port" } else { "ports" };
-    Some(format!(
+    let sysctl = defaults::UNPRIVILEGED_PORT_START;
+    let mut warning = format!(
         "as non-root it cannot bind {noun} {} (NET_BIND_SERVICE has no effect without root); \
-         use a port >= 1024, or the pod sysctl {}={lowest}",
-        listed.join(", "),
-        defaults::UNPRIVILEGED_PORT_START
-    ))
+         use a port >= 1024",
+        listed.join(", ")
+    );
+    let _ = match host_network {
+        true => write!(warning, " ({sysctl} is not allowed with hostNetwork)"),
+        false => write!(warning, ", or the pod sysctl {sysctl}={lowest}"),
+    };
+    Some(warning)
 }
 
 /// Whether a pod-level default may be written on the pod-level

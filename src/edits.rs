@@ -170,8 +170,10 @@ pub fn pod_fields(defaulted: &[Defaulted]) -> Result<Vec<(&'static str, String)>
     for field in defaulted {
         let text = match field {
             Defaulted::RunAsUser(id) | Defaulted::RunAsGroup(id) => json(id)?,
-            // A Vec, as the pod's `sysctls` is: one serializer in the module.
-            Defaulted::UnprivilegedPortStart(port) => json(&vec![unprivileged_port_start(*port)])?,
+            // Written out rather than serialized: the name needs no escaping.
+            Defaulted::UnprivilegedPortStart(port) => {
+                format!(r#"[{{"name":"{UNPRIVILEGED_PORT_START}","value":"{port}"}}]"#)
+            }
             _ => continue,
         };
         fields.push((field.field(), text));
