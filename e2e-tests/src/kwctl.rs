@@ -125,10 +125,11 @@ fn strip_ansi(text: &str) -> String {
     plain
 }
 
-/// kwctl's log line when a replayed session has exchanges left over.
+/// kwctl's log line when a replayed file of interactions has exchanges
+/// left over.
 const UNREPLAYED: &str = "Some of the recorded exchanges have not been replayed";
-/// kwctl's reason for a lookup past the end of the session.
-const PAST_THE_SESSION: &str = "the list of recorded responses is empty";
+/// kwctl's reason for a lookup past the end of the interactions file.
+const PAST_THE_FILE: &str = "the list of recorded responses is empty";
 
 /// kwctl's answer to one request, and how many lookups the policy made, as
 /// kwctl's logs tell.
@@ -174,7 +175,8 @@ impl Kwctl {
     /// the module annotated with the repository's metadata, with the
     /// lookups `cluster` answers: when it lists any, kwctl runs with
     /// `--allow-context-aware --replay-host-capabilities-interactions` and
-    /// a session made from them. Safe to call from several threads at once.
+    /// a file of interactions made from them. Safe to call from several
+    /// threads at once.
     pub fn run(
         &self,
         wasm: &Path,
@@ -186,9 +188,9 @@ impl Kwctl {
         let run = self.runs.fetch_add(1, Ordering::Relaxed);
         let request_file = self.scratch.join(format!("request-{run}.json"));
         std::fs::write(&request_file, serde_json::to_vec_pretty(request)?)?;
-        let session = match session(cluster) {
+        let interactions = match interactions(cluster) {
             Some(exchanges) => {
-                let file = self.scratch.join(format!("session-{run}.yml"));
+                let file = self.scratch.join(format!("interactions-{run}.yml"));
                 std::fs::write(&file, exchanges)?;
                 Some(file)
             }
@@ -196,11 +198,11 @@ impl Kwctl {
         };
         let mut command = Command::new(&self.binary);
         command.arg("run");
-        if let Some(session) = &session {
+        if let Some(interactions) = &interactions {
             command
                 .arg("--allow-context-aware")
                 .arg("--replay-host-capabilities-interactions")
-                .arg(session);
+                .arg(interactions);
         }
         let output = command
             .arg("--settings-json")
@@ -211,8 +213,8 @@ impl Kwctl {
             .output()
             .with_context(|| format!("cannot start {}", self.binary.display()));
         let _ = std::fs::remove_file(&request_file);
-        if let Some(session) = &session {
-            let _ = std::fs::remove_file(session);
+        if let Some(interactions) = &interactions {
+            let _ = std::fs::remove_file(interactions);
         }
         let output = output?;
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -257,14 +259,14 @@ impl Kwctl {
     }
 }
 
-/// The replay session for `cluster`'s lookups, in the format kwctl's
+/// The interactions kwctl replays for `cluster`'s lookups, in the format
 /// `--replay-host-capabilities-interactions` reads (its
 /// `--record-host-capabilities-interactions` writes the same): one exchange
 /// per lookup, in order, whose request is the `CallbackRequestType` the
 /// policy must send, as YAML tagged with its variant, and whose response is
 /// the answer's JSON text or the host's error. `None` when the cluster
 /// lists no lookup.
-pub fn session(cluster: &Cluster) -> Option<String> {
+pub fn interactions(cluster: &Cluster) -> Option<String> {
     if cluster.images.is_empty() {
         return None;
     }
@@ -288,18 +290,18 @@ pub fn session(cluster: &Cluster) -> Option<String> {
 }
 
 /// How many lookups a run made, from its (uncoloured) logs: the
-/// `exchanges` of its session less those kwctl reports left over, and the
-/// lookups it answered past the end of the session.
+/// `exchanges` of its interactions file less those kwctl reports left
+/// over, and the lookups it answered past the end of the file.
 pub fn lookups_made(exchanges: usize, stderr: &str) -> usize {
     let left_over = stderr
         .lines()
         .find(|line| line.contains(UNREPLAYED))
         .map_or(0, |line| line.matches("Exchange {").count());
-    let past_the_session = stderr
+    let past_the_file = stderr
         .lines()
-        .filter(|line| line.contains(PAST_THE_SESSION))
+        .filter(|line| line.contains(PAST_THE_FILE))
         .count();
-    exchanges.saturating_sub(left_over) + past_the_session
+    exchanges.saturating_sub(left_over) + past_the_file
 }
 
 /// A relative path with a folder in it is taken from the current folder,
@@ -442,8 +444,8 @@ mod tests {
     }
 
     #[test]
-    fn a_session_replays_the_image_lookups_in_order() {
-        assert_eq!(session(&Cluster::default()), None);
+    fn the_interactions_replay_the_image_lookups_in_order() {
+        assert_eq!(interactions(&Cluster::default()), None);
         let cluster = Cluster {
             images: vec![
                 ImageLookup::with_config(
@@ -453,7 +455,7 @@ mod tests {
                 ImageLookup::failing("nginx", "registry unreachable"),
             ],
         };
-        let text = session(&cluster).unwrap();
+        let text = interactions(&cluster).unwrap();
         let exchanges: Value = serde_norway::from_str(&text).unwrap();
         assert_eq!(
             exchanges[0]["request"],
@@ -477,7 +479,7 @@ mod tests {
             "WARN kwctl::callback_handler::proxy: {UNREPLAYED} leftovers=[Exchange {{ request: \"!OciManifestAndConfig\\n\" }}]\n"
         );
         assert_eq!(lookups_made(2, &left_over), 1);
-        let past = format!("ERROR callback evaluation failed error={PAST_THE_SESSION}\n");
+        let past = format!("ERROR callback evaluation failed error={PAST_THE_FILE}\n");
         assert_eq!(lookups_made(1, &past), 2);
         assert_eq!(lookups_made(0, ""), 0);
     }

@@ -141,11 +141,12 @@ pub const OCI_MANIFEST_CONFIG_CAPABILITY: (&str, &str, &str) =
 
 /// What the host's lookups find, as a case describes it: the images of
 /// the registries, each asked for in turn. The default finds nothing, and
-/// any lookup fails as kwctl's replay of an empty session fails it.
+/// any lookup fails as kwctl's replay of an empty file of interactions
+/// fails it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cluster {
     /// The image lookups the policy must make, in the order it makes them
-    /// (kwctl replays a session strictly in order).
+    /// (kwctl replays its interactions strictly in order).
     pub images: Vec<ImageLookup>,
 }
 
