@@ -11,14 +11,15 @@
 
 use crate::carriers::{self, Carrier};
 use crate::checks::{self, PssLevel};
-use crate::defaults::{self, Defaulted, PodFacts};
+use crate::defaults::{self, ContainerFacts, Defaulted, PodFacts};
 use crate::edits::{self, Splicer};
+use crate::images::{ImageUsers, Verdict};
 use crate::insecure;
 use crate::namespace::{self, LevelVersion, NamespacePolicy};
 use crate::podspec::{Container, ContainerList, Pod};
 use crate::request::{self, Request};
 use crate::response::{self, Report, Response};
-use crate::settings::Settings;
+use crate::settings::{Level, Settings};
 use crate::violation::{self, Violation};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde_json::value::RawValue;
@@ -317,7 +318,7 @@ fn default_and_check(
     plan: &Plan,
     namespace: &str,
 ) -> Result<Response, String> {
-    let Some(mut pod) = carrier.read_pod(plan.object, writes_pod_identity(settings, carrier))?
+    let Some(mut pod) = carrier.read_pod(plan.object, writes_pod_defaults(settings, carrier))?
     else {
         return Ok(Response::accept());
     };
@@ -487,14 +488,9 @@ fn default_pod(
 
     let pod_level_writable = plan.scope == Scope::Everything && !carrier.knative && !windows;
     let mut pod_security_context = pod.security_context.clone();
-    if pod_level_writable
-        && let Some(report) =
-            default_pod_identity(settings, pod, &mut pod_security_context, &mut splicer)?
-    {
-        defaulting.reports.push(report);
-        if mutates {
-            pod.security_context = pod_security_context.clone();
-        }
+    let mut pod_defaulted = Vec::new();
+    if pod_level_writable {
+        pod_defaulted = default_pod_identity(settings, &mut pod_security_context);
     }
 
     let facts = PodFacts {
@@ -502,6 +498,17 @@ fn default_pod(
         windows,
         identity_on_containers: carrier.knative,
     };
+    // Images are read only with the setting, at `enabled`, on Linux pods:
+    // otherwise no host call is made.
+    let decides_from_images = settings.run_as_non_root_from_image
+        && settings.secure_pod_defaults == Level::Enabled
+        && !windows;
+    let mut image_users = ImageUsers::from_host();
+    let weighs_low_ports =
+        (settings.run_as_non_root_from_image || settings.unprivileged_port_sysctl) && !windows;
+    let mut reports = Vec::new();
+    // The low ports of each container that runs as non-root, by report.
+    let mut low_ports: Vec<(usize, Vec<i32>)> = Vec::new();
     for list in ContainerList::ALL {
         for container in pod.containers.iter_mut() {
             if container.list != list {
@@ -519,10 +526,25 @@ fn default_pod(
                 }
             }
             let mut security_context = container.security_context.clone().unwrap_or_default();
+            let verdict = (decides_from_images
+                && defaults::run_as_non_root_unset(facts.security_context, &security_context))
+            .then(|| {
+                let run_as_user =
+                    defaults::effective_run_as_user(settings, &facts, &security_context);
+                Verdict::decide(
+                    run_as_user,
+                    container.image().unwrap_or(""),
+                    &mut image_users,
+                )
+            });
+            let container_facts = ContainerFacts {
+                binds_low_port: container.binds_low_port(),
+                non_root_verified: verdict.as_ref().is_none_or(|v| *v == Verdict::NonRoot),
+            };
             let defaulted = defaults::default_container(
                 settings,
                 &facts,
-                container.binds_low_port(),
+                &container_facts,
                 &mut security_context,
             );
             let insecure = insecure::container_findings(
@@ -531,6 +553,17 @@ fn default_pod(
                 windows,
                 Some(&security_context),
             );
+            let mut notes = Vec::new();
+            if let Some(verdict) = &verdict {
+                notes.extend(verdict.warning());
+                container.run_as_root_reason = verdict.reason();
+            }
+            if weighs_low_ports && runs_as_non_root(&facts, &security_context) {
+                let ports = container.low_ports();
+                if !ports.is_empty() {
+                    low_ports.push((reports.len(), ports));
+                }
+            }
             if !defaulted.is_empty() {
                 let fields = edits::container_fields(&defaulted, &security_context)?;
                 edits::write_security_context(
@@ -544,16 +577,67 @@ fn default_pod(
                     container.security_context = Some(security_context);
                 }
             }
-            if !defaulted.is_empty() || !insecure.is_empty() {
-                defaulting.reports.push(Report {
-                    path: container.path(),
-                    container: Some(container.name().to_owned()),
-                    defaulted,
-                    insecure,
-                });
+            reports.push(Report {
+                path: container.path(),
+                container: Some(container.name().to_owned()),
+                defaulted,
+                insecure,
+                notes,
+            });
+        }
+    }
+
+    // The low ports of non-root containers: opened by the pod sysctl where
+    // the setting may write it, else each told.
+    let pod_value = unprivileged_port_start(pod_security_context.as_ref());
+    // The kubelet refuses a pod on the host's network that sets a network
+    // sysctl: it would change the node's.
+    let host_network = pod.spec.host_network == Some(true);
+    let sysctl_writable = settings.unprivileged_port_sysctl
+        && pod_level_writable
+        && pod_value.is_none()
+        && !host_network;
+    let lowest = low_ports.iter().flat_map(|(_, ports)| ports).min().copied();
+    match lowest.filter(|_| sysctl_writable) {
+        Some(port) => {
+            pod_security_context
+                .get_or_insert_with(Default::default)
+                .sysctls
+                .get_or_insert_with(Vec::new)
+                .push(edits::unprivileged_port_start(port));
+            pod_defaulted.push(Defaulted::UnprivilegedPortStart(port));
+        }
+        None => {
+            // A value that does not read as a port lets no port through.
+            let bindable_from = pod_value.flatten().unwrap_or(1024);
+            for (report, ports) in low_ports {
+                let refused: Vec<i32> = ports.into_iter().filter(|p| *p < bindable_from).collect();
+                if let Some(note) = low_ports_warning(&refused, host_network) {
+                    reports[report].notes.push(note);
+                }
             }
         }
     }
+
+    if !pod_defaulted.is_empty() {
+        let security_context = pod_security_context.unwrap_or_default();
+        write_pod_defaults(pod, &security_context, &pod_defaulted, &mut splicer)?;
+        defaulting.reports.push(Report {
+            path: format!("{}.securityContext", pod.spec_path),
+            container: None,
+            defaulted: pod_defaulted,
+            insecure: Vec::new(),
+            notes: Vec::new(),
+        });
+        if mutates {
+            pod.security_context = Some(security_context);
+        }
+    }
+    defaulting
+        .reports
+        .extend(reports.into_iter().filter(|report| {
+            !(report.defaulted.is_empty() && report.insecure.is_empty() && report.notes.is_empty())
+        }));
 
     if !splicer.is_empty() {
         defaulting.mutated_object = Some(splicer.apply());
@@ -561,27 +645,73 @@ fn default_pod(
     Ok(defaulting)
 }
 
-/// Whether the fixed identity may be written on the pod-level
-/// securityContext, which, where the pod has none, is added to the pod spec.
-fn writes_pod_identity(settings: &Settings, carrier: &Carrier) -> bool {
-    (settings.run_as_user.is_some() || settings.run_as_group.is_some()) && !carrier.knative
+/// Whether a defaulted container runs as a non-root user: it must
+/// (`runAsNonRoot: true`, its own or its pod's) or its `runAsUser` is not 0.
+fn runs_as_non_root(
+    pod: &PodFacts,
+    security_context: &k8s_openapi::api::core::v1::SecurityContext,
+) -> bool {
+    let pod_context = pod.security_context;
+    let must = security_context
+        .run_as_non_root
+        .or_else(|| pod_context.and_then(|pod| pod.run_as_non_root));
+    let uid = security_context
+        .run_as_user
+        .or_else(|| pod_context.and_then(|pod| pod.run_as_user));
+    must == Some(true) || uid.is_some_and(|uid| uid != 0)
 }
 
-/// The optional `run_as_user` / `run_as_group`, written on the pod-level
-/// securityContext where it does not set them.
-fn default_pod_identity<'a>(
+/// The pod's `net.ipv4.ip_unprivileged_port_start`: `None` when it sets
+/// none, `Some(None)` when its value is not a number.
+fn unprivileged_port_start(
+    pod_security_context: Option<&k8s_openapi::api::core::v1::PodSecurityContext>,
+) -> Option<Option<i32>> {
+    let sysctls = pod_security_context.and_then(|pod| pod.sysctls.as_ref());
+    let sysctl = sysctls?
+        .iter()
+        .rfind(|sysctl| sysctl.name == defaults::UNPRIVILEGED_PORT_START)?;
+    Some(sysctl.value.trim().parse().ok())
+}
+
+/// The warning for a non-root container that declares `ports`, below 1024,
+/// which it will not be allowed to bind (`None` when there are none); on
+/// the host's network the sysctl is no way out.
+fn low_ports_warning(ports: &[i32], host_network: bool) -> Option<String> {
+    let lowest = ports.iter().min()?;
+    let listed: Vec<String> = ports.iter().map(i32::to_string).collect();
+    let noun = if ports.len() == 1 { "port" } else { "ports" };
+    let sysctl = defaults::UNPRIVILEGED_PORT_START;
+    let mut warning = format!(
+        "as non-root it cannot bind {noun} {} (NET_BIND_SERVICE has no effect without root); \
+         use a port >= 1024",
+        listed.join(", ")
+    );
+    let _ = match host_network {
+        true => write!(warning, " ({sysctl} is not allowed with hostNetwork)"),
+        false => write!(warning, ", or the pod sysctl {sysctl}={lowest}"),
+    };
+    Some(warning)
+}
+
+/// Whether a pod-level default may be written on the pod-level
+/// securityContext, which, where the pod has none, is added to the pod spec:
+/// the fixed identity, and the unprivileged port sysctl.
+fn writes_pod_defaults(settings: &Settings, carrier: &Carrier) -> bool {
+    let identity = settings.run_as_user.is_some() || settings.run_as_group.is_some();
+    (identity || settings.unprivileged_port_sysctl) && !carrier.knative
+}
+
+/// The optional `run_as_user` / `run_as_group`, written into the pod-level
+/// securityContext where it does not set them; the text is edited with the
+/// pod's other defaults ([`write_pod_defaults`]).
+fn default_pod_identity(
     settings: &Settings,
-    pod: &Pod<'a>,
     pod_security_context: &mut Option<k8s_openapi::api::core::v1::PodSecurityContext>,
-    splicer: &mut Splicer<'a>,
-) -> Result<Option<Report>, String> {
+) -> Vec<Defaulted> {
     if settings.run_as_user.is_none() && settings.run_as_group.is_none() {
-        return Ok(None);
+        return Vec::new();
     }
-    // Kept for this by `writes_pod_identity`.
-    let spec_text = pod
-        .spec_text
-        .ok_or("the pod spec was read without its text, which the fixed identity needs")?;
+    let had_none = pod_security_context.is_none();
     let security_context = pod_security_context.get_or_insert_with(Default::default);
     let defaulted = defaults::identity(
         settings,
@@ -589,33 +719,32 @@ fn default_pod_identity<'a>(
         &mut security_context.run_as_user,
         &mut security_context.run_as_group,
     );
-    if defaulted.is_empty() {
-        if pod.security_context.is_none() {
-            *pod_security_context = None;
-        }
-        return Ok(None);
+    if defaulted.is_empty() && had_none {
+        *pod_security_context = None;
     }
-    let mut fields = Vec::new();
-    for field in &defaulted {
-        let id = match field {
-            Defaulted::RunAsUser(id) | Defaulted::RunAsGroup(id) => id,
-            _ => continue,
-        };
-        fields.push((field.field(), edits::json(id)?));
-    }
+    defaulted
+}
+
+/// Writes the pod-level `defaulted` fields of `security_context` into the
+/// pod spec's text, into its securityContext or as a new one.
+fn write_pod_defaults<'a>(
+    pod: &Pod<'a>,
+    security_context: &k8s_openapi::api::core::v1::PodSecurityContext,
+    defaulted: &[Defaulted],
+    splicer: &mut Splicer<'a>,
+) -> Result<(), String> {
+    // Kept for this by `writes_pod_defaults`.
+    let spec_text = pod
+        .spec_text
+        .ok_or("the pod spec was read without its text, which the pod-level defaults need")?;
+    let fields = edits::pod_fields(defaulted)?;
     edits::write_security_context(
         splicer,
         spec_text,
         pod.spec.security_context,
         security_context,
         &fields,
-    )?;
-    Ok(Some(Report {
-        path: format!("{}.securityContext", pod.spec_path),
-        container: None,
-        defaulted,
-        insecure: Vec::new(),
-    }))
+    )
 }
 
 /// Whether any check is configured.
@@ -674,6 +803,9 @@ fn leave_out_exempt(violations: &mut Vec<Violation>, exempt_containers: &BTreeSe
     });
 }
 
+/// The unprivileged port sysctl as a violation names it.
+const SYSCTL_FIELD: &str = "sysctls[net.ipv4.ip_unprivileged_port_start]";
+
 /// With `validate_only`, and in an audit verdict, what defaulting would have
 /// written, as violations added to `violations`, except where a check
 /// already reported the field.
@@ -695,6 +827,7 @@ fn would_default(reports: &[Report], violations: &mut Vec<Violation>) {
                 Defaulted::ReadOnlyRootFilesystem => ("readOnlyRootFilesystem", "true".into()),
                 Defaulted::RunAsUser(uid) => ("runAsUser", uid.to_string()),
                 Defaulted::RunAsGroup(gid) => ("runAsGroup", gid.to_string()),
+                Defaulted::UnprivilegedPortStart(port) => (SYSCTL_FIELD, port.to_string()),
             };
             let relative = format!("securityContext.{field}");
             let violation = match &report.container {

@@ -31,7 +31,12 @@ pub enum Defaulted {
     ReadOnlyRootFilesystem,
     RunAsUser(i64),
     RunAsGroup(i64),
+    /// The pod sysctl `net.ipv4.ip_unprivileged_port_start`, set to this port.
+    UnprivilegedPortStart(i32),
 }
+
+/// The sysctl that lets a non-root process bind ports from its value up.
+pub const UNPRIVILEGED_PORT_START: &str = "net.ipv4.ip_unprivileged_port_start";
 
 impl Defaulted {
     /// `field=value`, as a warning shows it.
@@ -50,6 +55,7 @@ impl Defaulted {
             Defaulted::ReadOnlyRootFilesystem => "readOnlyRootFilesystem",
             Defaulted::RunAsUser(_) => "runAsUser",
             Defaulted::RunAsGroup(_) => "runAsGroup",
+            Defaulted::UnprivilegedPortStart(_) => "sysctls",
         }
     }
 }
@@ -67,7 +73,9 @@ impl Described {
             Defaulted::CapabilitiesAddNetBindService => "capabilities.add=[NET_BIND_SERVICE]",
             Defaulted::RunAsNonRoot => "runAsNonRoot=true",
             Defaulted::ReadOnlyRootFilesystem => "readOnlyRootFilesystem=true",
-            Defaulted::RunAsUser(_) | Defaulted::RunAsGroup(_) => return None,
+            Defaulted::RunAsUser(_)
+            | Defaulted::RunAsGroup(_)
+            | Defaulted::UnprivilegedPortStart(_) => return None,
         })
     }
 }
@@ -77,6 +85,9 @@ impl std::fmt::Display for Described {
         match self.0 {
             Defaulted::RunAsUser(uid) => write!(f, "runAsUser={uid}"),
             Defaulted::RunAsGroup(gid) => write!(f, "runAsGroup={gid}"),
+            Defaulted::UnprivilegedPortStart(port) => {
+                write!(f, "sysctl {UNPRIVILEGED_PORT_START}={port}")
+            }
             _ => f.write_str(self.fixed().unwrap_or_default()),
         }
     }
@@ -91,13 +102,23 @@ pub struct PodFacts<'a> {
     pub identity_on_containers: bool,
 }
 
+/// What a container's rules need to know beyond its securityContext.
+pub struct ContainerFacts {
+    /// It declares a `containerPort` below 1024.
+    pub binds_low_port: bool,
+    /// `runAsNonRoot: true` may be written where its rule writes it; false
+    /// where the container would then not start, or may not (see
+    /// [`crate::images`]).
+    pub non_root_verified: bool,
+}
+
 /// Applies every rule of `settings` to one container's securityContext
 /// (`security_context` starts empty when the container has none) and returns
 /// the fields written, in the order they were written.
 pub fn default_container(
     settings: &Settings,
     pod: &PodFacts,
-    binds_low_port: bool,
+    container: &ContainerFacts,
     security_context: &mut SecurityContext,
 ) -> Vec<Defaulted> {
     let mut defaulted = Vec::new();
@@ -111,11 +132,11 @@ pub fn default_container(
         // default must not add NET_BIND_SERVICE either.
         let low_ports_allowed = !settings.strict_capabilities;
         defaulted.extend(capabilities(
-            binds_low_port && low_ports_allowed,
+            container.binds_low_port && low_ports_allowed,
             security_context,
         ));
     }
-    if level == Level::Enabled {
+    if level == Level::Enabled && container.non_root_verified {
         defaulted.extend(run_as_non_root(pod.security_context, security_context));
     }
     if settings.read_only_root_filesystem && linux {
@@ -202,17 +223,40 @@ fn capabilities(
 }
 
 /// `runAsNonRoot: true` on the container when neither the pod nor the
-/// container sets it (`enabled` only). `runAsUser`, even 0, does not matter.
+/// container sets it (`enabled` only). `runAsUser`, even 0, does not matter,
+/// unless `run_as_non_root_from_image` asks (see [`ContainerFacts`]).
 fn run_as_non_root(
     pod_security_context: Option<&PodSecurityContext>,
     security_context: &mut SecurityContext,
 ) -> Option<Defaulted> {
-    let pod_sets_it = pod_security_context.is_some_and(|pod| pod.run_as_non_root.is_some());
-    if pod_sets_it || security_context.run_as_non_root.is_some() {
+    if !run_as_non_root_unset(pod_security_context, security_context) {
         return None;
     }
     security_context.run_as_non_root = Some(true);
     Some(Defaulted::RunAsNonRoot)
+}
+
+/// Neither the pod nor the container sets `runAsNonRoot`.
+pub fn run_as_non_root_unset(
+    pod_security_context: Option<&PodSecurityContext>,
+    security_context: &SecurityContext,
+) -> bool {
+    let pod_sets_it = pod_security_context.is_some_and(|pod| pod.run_as_non_root.is_some());
+    !pod_sets_it && security_context.run_as_non_root.is_none()
+}
+
+/// The `runAsUser` a container runs with once defaulted: its own, else its
+/// pod's, else the fixed identity's where it is written on containers.
+pub fn effective_run_as_user(
+    settings: &Settings,
+    pod: &PodFacts,
+    security_context: &SecurityContext,
+) -> Option<i64> {
+    let identity_written_here = pod.identity_on_containers && !pod.windows;
+    security_context
+        .run_as_user
+        .or_else(|| pod.security_context.and_then(|pod| pod.run_as_user))
+        .or(settings.run_as_user.filter(|_| identity_written_here))
 }
 
 /// `readOnlyRootFilesystem: true` if unset (the optional extra default).
@@ -282,8 +326,11 @@ mod tests {
         container: serde_json::Value,
     ) -> (serde_json::Value, Vec<Defaulted>) {
         let mut security_context: SecurityContext = serde_json::from_value(container).unwrap();
-        let binds_low_port = ports.iter().any(|port| *port < 1024);
-        let defaulted = default_container(settings, pod, binds_low_port, &mut security_context);
+        let facts = ContainerFacts {
+            binds_low_port: ports.iter().any(|port| *port < 1024),
+            non_root_verified: true,
+        };
+        let defaulted = default_container(settings, pod, &facts, &mut security_context);
         (serde_json::to_value(&security_context).unwrap(), defaulted)
     }
 
@@ -457,6 +504,57 @@ mod tests {
         };
         let (result, _) = run(&strict, &linux_pod(None), &[80], json!({}));
         assert_eq!(result["capabilities"], json!({"drop": ["ALL"]}));
+    }
+
+    #[test]
+    fn an_unverified_container_gets_no_run_as_non_root() {
+        let mut security_context = SecurityContext::default();
+        let facts = ContainerFacts {
+            binds_low_port: false,
+            non_root_verified: false,
+        };
+        let defaulted = default_container(
+            &settings(Level::Enabled),
+            &linux_pod(None),
+            &facts,
+            &mut security_context,
+        );
+        assert!(!defaulted.contains(&Defaulted::RunAsNonRoot));
+        assert_eq!(security_context.run_as_non_root, None);
+        assert_eq!(defaulted.len(), 3);
+    }
+
+    #[test]
+    fn the_effective_run_as_user_counts_the_identity_where_it_is_written() {
+        let identity = Settings {
+            run_as_user: Some(65534),
+            ..Settings::default()
+        };
+        let pod_context = object(json!({"runAsUser": 1000}));
+        let empty = SecurityContext::default();
+        let own = SecurityContext {
+            run_as_user: Some(0),
+            ..SecurityContext::default()
+        };
+        let knative = PodFacts {
+            security_context: None,
+            windows: false,
+            identity_on_containers: true,
+        };
+        assert_eq!(
+            effective_run_as_user(&identity, &knative, &empty),
+            Some(65534)
+        );
+        assert_eq!(effective_run_as_user(&identity, &knative, &own), Some(0));
+        assert_eq!(
+            effective_run_as_user(&identity, &linux_pod(Some(&pod_context)), &empty),
+            Some(1000)
+        );
+        // On other kinds the identity is the pod's, already in its context.
+        assert_eq!(
+            effective_run_as_user(&identity, &linux_pod(None), &empty),
+            None
+        );
     }
 
     #[test]

@@ -7,9 +7,9 @@
 //! values written are the typed fields the defaults set, serialized by
 //! serde_json.
 
-use crate::defaults::Defaulted;
+use crate::defaults::{Defaulted, UNPRIVILEGED_PORT_START};
 use crate::podspec::Raw;
-use k8s_openapi::api::core::v1::SecurityContext;
+use k8s_openapi::api::core::v1::{SecurityContext, Sysctl};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -93,6 +93,26 @@ impl<'a> Splicer<'a> {
         Ok(())
     }
 
+    /// Adds the items of the list `items` (JSON text) at the end of the list
+    /// `list`, a value borrowed from the base.
+    pub fn append_items(&mut self, list: &RawValue, items: &str) -> Result<(), String> {
+        fn inner(list: &str) -> &str {
+            list.get(1..list.len() - 1).unwrap_or_default().trim()
+        }
+        let text = list.get();
+        if !text.starts_with('[') || !items.starts_with('[') {
+            return Err("the defaults could not be written into the object".to_owned());
+        }
+        let closing_bracket = self.offset(list)? + text.len() - 1;
+        let separator = if inner(text).is_empty() { "" } else { "," };
+        self.edits.push(Edit {
+            start: closing_bracket,
+            end: closing_bracket,
+            text: format!("{separator}{}", inner(items)),
+        });
+        Ok(())
+    }
+
     /// The base with every edit applied.
     pub fn apply(mut self) -> String {
         self.edits.sort_by_key(|edit| (edit.start, edit.end));
@@ -134,10 +154,39 @@ pub fn container_fields(
             Defaulted::ReadOnlyRootFilesystem => json(&security_context.read_only_root_filesystem)?,
             Defaulted::RunAsUser(uid) => json(uid)?,
             Defaulted::RunAsGroup(gid) => json(gid)?,
+            // A pod-level default (see `pod_fields`).
+            Defaulted::UnprivilegedPortStart(_) => continue,
         };
         fields.push((field.field(), text));
     }
     Ok(fields)
+}
+
+/// The defaulted fields of the pod's securityContext, as its keys and their
+/// new values. The sysctl is the list of the entries added, which
+/// [`write_fields`] appends to a list the pod already has.
+pub fn pod_fields(defaulted: &[Defaulted]) -> Result<Vec<(&'static str, String)>, String> {
+    let mut fields = Vec::with_capacity(defaulted.len());
+    for field in defaulted {
+        let text = match field {
+            Defaulted::RunAsUser(id) | Defaulted::RunAsGroup(id) => json(id)?,
+            // Written out rather than serialized: the name needs no escaping.
+            Defaulted::UnprivilegedPortStart(port) => {
+                format!(r#"[{{"name":"{UNPRIVILEGED_PORT_START}","value":"{port}"}}]"#)
+            }
+            _ => continue,
+        };
+        fields.push((field.field(), text));
+    }
+    Ok(fields)
+}
+
+/// The sysctl entry that lets non-root processes bind ports from `port` up.
+pub fn unprivileged_port_start(port: i32) -> Sysctl {
+    Sysctl {
+        name: UNPRIVILEGED_PORT_START.to_owned(),
+        value: port.to_string(),
+    }
 }
 
 /// Writes a securityContext's defaulted `fields` into the text: into the
@@ -161,7 +210,8 @@ pub fn write_security_context<'a>(
 /// Writes `fields` into the object `object`: a field it holds as `null` is
 /// replaced, a missing one added. A seccompProfile it holds (with an empty
 /// type, or defaulting would not have written it) gets only its type, so
-/// its other keys stay.
+/// its other keys stay; a sysctls list it holds gets the new entries after
+/// its own.
 fn write_fields<'a>(
     splicer: &mut Splicer<'a>,
     object: &'a RawValue,
@@ -174,6 +224,9 @@ fn write_fields<'a>(
         match present.get(*key) {
             Some(profile) if *key == "seccompProfile" && profile.get() != "null" => {
                 write_fields(splicer, profile, &[("type", json("RuntimeDefault")?)])?
+            }
+            Some(list) if *key == "sysctls" && list.get() != "null" => {
+                splicer.append_items(list, text)?
             }
             Some(old) => splicer.replace(old, text.clone())?,
             None => added.push((*key, text.clone())),
@@ -215,6 +268,41 @@ mod tests {
             splicer.apply(),
             r#"{"seccompProfile": {"type": "RuntimeDefault", "future": [1]}}"#
         );
+    }
+
+    #[test]
+    fn a_sysctl_is_appended_to_the_pod_list_or_added_with_it() {
+        let fields = pod_fields(&[
+            Defaulted::RunAsUser(65534),
+            Defaulted::UnprivilegedPortStart(80),
+        ])
+        .unwrap();
+        let added = r#"[{"name":"net.ipv4.ip_unprivileged_port_start","value":"80"}]"#;
+        assert_eq!(
+            fields,
+            [
+                ("runAsUser", "65534".to_owned()),
+                ("sysctls", added.to_owned())
+            ]
+        );
+        for (base, written) in [
+            (
+                r#"{"sysctls": [{"name": "kernel.shm_rmid_forced", "value": "1"}]}"#,
+                r#"{"sysctls": [{"name": "kernel.shm_rmid_forced", "value": "1"},{"name":"net.ipv4.ip_unprivileged_port_start","value":"80"}],"runAsUser":65534}"#,
+            ),
+            (
+                r#"{"sysctls": [ ]}"#,
+                r#"{"sysctls": [ {"name":"net.ipv4.ip_unprivileged_port_start","value":"80"}],"runAsUser":65534}"#,
+            ),
+            (
+                r#"{"sysctls": null}"#,
+                r#"{"sysctls": [{"name":"net.ipv4.ip_unprivileged_port_start","value":"80"}],"runAsUser":65534}"#,
+            ),
+        ] {
+            let mut splicer = Splicer::new(base);
+            write_fields(&mut splicer, raw(base), &fields).unwrap();
+            assert_eq!(splicer.apply(), written);
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod carriers;
 pub mod checks;
 pub mod defaults;
 pub mod edits;
+pub mod images;
 pub mod insecure;
 pub mod log;
 pub mod namespace;

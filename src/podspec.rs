@@ -264,6 +264,9 @@ pub struct Container<'a> {
     /// The securityContext the checks read: the container's own, with the
     /// defaults written into it once defaulting ran.
     pub security_context: Option<SecurityContext>,
+    /// Why `enabled` left `runAsNonRoot` unset here, when its image decided
+    /// (see [`crate::images`]), for the runAsNonRoot check's message.
+    pub run_as_root_reason: Option<String>,
 }
 
 impl Container<'_> {
@@ -290,6 +293,23 @@ impl Container<'_> {
             .iter()
             .flatten()
             .any(|port| port.container_port.unwrap_or(0) < 1024)
+    }
+
+    /// The ports from 1 to 1023 it declares as `containerPort`, which only
+    /// root, or a process allowed by the pod's
+    /// `net.ipv4.ip_unprivileged_port_start`, may bind.
+    /// In the order declared, each once.
+    pub fn low_ports(&self) -> Vec<i32> {
+        let mut ports = Vec::new();
+        for port in self.fields.ports.iter().flatten() {
+            match port.container_port {
+                Some(port) if (1..1024).contains(&port) && !ports.contains(&port) => {
+                    ports.push(port)
+                }
+                _ => {}
+            }
+        }
+        ports
     }
 }
 
@@ -354,6 +374,7 @@ impl<'a> Pod<'a> {
                     raw,
                     fields,
                     security_context,
+                    run_as_root_reason: None,
                 });
             }
         }

@@ -102,82 +102,115 @@ pub struct Report {
     pub defaulted: Vec<Defaulted>,
     /// Insecure values the user set and defaulting kept.
     pub insecure: Vec<String>,
+    /// Other lines about it, each a warning of its own: a default left
+    /// unwritten because the container would not start with it, a port it
+    /// will not be able to bind.
+    pub notes: Vec<String>,
 }
 
 /// The API server truncates a warning over 256 characters; about 120 keeps a
 /// warning on one line of a terminal (the common 3-field line of a Pod is 121).
 const SHORT_WARNING: usize = 128;
-pub const MAX_WARNING: usize = 250;
+pub(crate) const MAX_WARNING: usize = 250;
 /// The API server may drop warnings past a total size: past this many
 /// lines the rest is summarised in one.
-pub const MAX_WARNINGS: usize = 8;
+pub(crate) const MAX_WARNINGS: usize = 8;
 
-/// The warnings for a set of reports: one line per defaulted securityContext
-/// and one per container left insecure, at most `MAX_WARNINGS` lines.
+/// The kinds of line a report gives, in the order they are shown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Line {
+    Defaulted,
+    Insecure,
+    /// The note of this index.
+    Note(usize),
+}
+
+impl Report {
+    fn lines(&self) -> impl Iterator<Item = Line> + '_ {
+        let defaulted = (!self.defaulted.is_empty()).then_some(Line::Defaulted);
+        let insecure = (!self.insecure.is_empty()).then_some(Line::Insecure);
+        defaulted
+            .into_iter()
+            .chain(insecure)
+            .chain((0..self.notes.len()).map(Line::Note))
+    }
+}
+
+/// The warnings for a set of reports: one line per defaulted securityContext,
+/// one per container left insecure and one per note, at most `MAX_WARNINGS`
+/// lines.
 pub fn warnings(reports: &[Report]) -> Vec<String> {
     let total = reports
         .iter()
-        .map(|report| {
-            usize::from(!report.defaulted.is_empty()) + usize::from(!report.insecure.is_empty())
-        })
+        .map(|report| report.lines().count())
         .sum::<usize>();
     let shown = if total <= MAX_WARNINGS {
         total
     } else {
         MAX_WARNINGS - 1
     };
-    // The lines in order: what a report defaulted, then what it leaves
-    // insecure. Only the lines shown are written out; the rest are counted.
+    // The lines in order: what a report defaulted, what it leaves insecure,
+    // its notes. Only the lines shown are written out; the rest are counted.
     let mut kept = Vec::with_capacity(shown + 1);
     let mut defaulted_not_shown = 0;
+    let mut notes_not_shown = 0;
     for report in reports {
-        let lines = [
-            (true, !report.defaulted.is_empty()),
-            (false, !report.insecure.is_empty()),
-        ];
-        for (is_default, present) in lines {
-            if !present {
-                continue;
-            }
+        for line in report.lines() {
             if kept.len() < shown {
-                kept.push(warning(report, is_default));
-            } else if is_default {
+                kept.push(warning(report, line));
+            } else if line == Line::Defaulted {
                 defaulted_not_shown += 1;
+            } else if line != Line::Insecure {
+                notes_not_shown += 1;
             }
         }
     }
     if total > shown {
-        kept.push(format!(
+        let mut summary = format!(
             "and {} more: {} defaulted, {} left insecure",
             total - shown,
             count(defaulted_not_shown, "securityContext"),
-            count(total - shown - defaulted_not_shown, "container"),
-        ));
+            count(
+                total - shown - defaulted_not_shown - notes_not_shown,
+                "container"
+            ),
+        );
+        if notes_not_shown > 0 {
+            let _ = write!(summary, ", {}", count(notes_not_shown, "other warning"));
+        }
+        kept.push(summary);
     }
     kept
 }
 
-/// The line for what was defaulted in one securityContext, or for what it
-/// leaves insecure.
-fn warning(report: &Report, is_default: bool) -> String {
+/// One line of a report: what was defaulted in one securityContext, what it
+/// leaves insecure, or one of its notes.
+fn warning(report: &Report, line: Line) -> String {
     let mut subject = report.path.clone();
     if let Some(name) = report.container.as_deref().filter(|name| !name.is_empty()) {
         subject.push_str(" \"");
         subject.push_str(&shorten(name, 63));
         subject.push('"');
     }
-    if is_default {
-        defaulted_line(&subject, &report.defaulted)
-    } else {
-        let mut line = subject;
-        line.push_str(": left insecure: ");
-        for (index, finding) in report.insecure.iter().enumerate() {
-            if index > 0 {
-                line.push_str(", ");
+    match line {
+        Line::Defaulted => defaulted_line(&subject, &report.defaulted),
+        Line::Insecure => {
+            let mut line = subject;
+            line.push_str(": left insecure: ");
+            for (index, finding) in report.insecure.iter().enumerate() {
+                if index > 0 {
+                    line.push_str(", ");
+                }
+                line.push_str(finding);
             }
-            line.push_str(finding);
+            shorten(&line, MAX_WARNING)
         }
-        shorten(&line, MAX_WARNING)
+        Line::Note(index) => {
+            let mut line = subject;
+            line.push_str(": ");
+            line.push_str(&report.notes[index]);
+            shorten(&line, MAX_WARNING)
+        }
     }
 }
 
@@ -222,7 +255,7 @@ fn defaulted_line(subject: &str, defaulted: &[Defaulted]) -> String {
 }
 
 /// `text` cut to at most `limit` characters, marked with "…" when cut.
-pub fn shorten(text: &str, limit: usize) -> String {
+pub(crate) fn shorten(text: &str, limit: usize) -> String {
     if text.len() <= limit || text.chars().count() <= limit {
         return text.to_string();
     }
@@ -251,6 +284,7 @@ mod tests {
             container: Some(name.to_string()),
             defaulted,
             insecure: insecure.into_iter().map(String::from).collect(),
+            notes: Vec::new(),
         }
     }
 
@@ -441,12 +475,52 @@ mod tests {
         let lines = warnings(&[Report {
             path: "spec.securityContext".to_string(),
             container: None,
-            defaulted: vec![RunAsUser(65534), RunAsGroup(65534)],
+            defaulted: vec![
+                RunAsUser(65534),
+                RunAsGroup(65534),
+                UnprivilegedPortStart(80),
+            ],
             insecure: vec![],
+            notes: vec![],
         }]);
         assert_eq!(
             lines,
-            vec!["spec.securityContext: defaulted runAsUser=65534, runAsGroup=65534"]
+            vec![
+                "spec.securityContext: defaulted runAsUser=65534, runAsGroup=65534, \
+                 sysctl net.ipv4.ip_unprivileged_port_start=80"
+            ]
+        );
+    }
+
+    #[test]
+    fn notes_are_lines_of_their_own_and_counted_when_cut() {
+        let mut noted = report("spec.containers[0]", "web", vec![RunAsNonRoot], vec![]);
+        noted.notes = vec!["a note".into(), "another".into()];
+        assert_eq!(
+            warnings(&[noted]),
+            vec![
+                "spec.containers[0] \"web\": defaulted runAsNonRoot=true",
+                "spec.containers[0] \"web\": a note",
+                "spec.containers[0] \"web\": another",
+            ]
+        );
+        let reports: Vec<Report> = (0..4)
+            .map(|index| {
+                let mut report = report(
+                    &format!("spec.containers[{index}]"),
+                    "c",
+                    vec![AllowPrivilegeEscalation],
+                    vec!["privileged=true"],
+                );
+                report.notes = vec!["runAsNonRoot not defaulted".into()];
+                report
+            })
+            .collect();
+        let lines = warnings(&reports);
+        assert_eq!(lines.len(), MAX_WARNINGS);
+        assert_eq!(
+            lines[MAX_WARNINGS - 1],
+            "and 5 more: 1 securityContext defaulted, 2 containers left insecure, 2 other warnings"
         );
     }
 }

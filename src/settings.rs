@@ -51,6 +51,14 @@ pub struct Settings {
     pub run_as_group: Option<i64>,
     /// Written as `readOnlyRootFilesystem: true` on containers where unset.
     pub read_only_root_filesystem: bool,
+    /// At `enabled`, `runAsNonRoot: true` is written only on containers
+    /// known to run as a non-zero UID: from `runAsUser`, or from the user
+    /// their image's configuration names, read through the host (see
+    /// [`crate::images`]).
+    pub run_as_non_root_from_image: bool,
+    /// Written as the pod sysctl `net.ipv4.ip_unprivileged_port_start`
+    /// where a container that runs as non-root declares a port below 1024.
+    pub unprivileged_port_sysctl: bool,
     /// The Pod Security Standards level the defaulted object is checked
     /// against; `privileged` checks nothing.
     pub pod_security: PssLevel,
@@ -103,11 +111,13 @@ impl Exemptions {
 }
 
 /// Every settings key, in the order the README documents them.
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 12] = [
     "secure_pod_defaults",
     "run_as_user",
     "run_as_group",
     "read_only_root_filesystem",
+    "run_as_non_root_from_image",
+    "unprivileged_port_sysctl",
     "pod_security",
     "pod_security_version",
     "validate_only",
@@ -126,6 +136,8 @@ struct Given {
     run_as_user: Option<Id>,
     run_as_group: Option<Id>,
     read_only_root_filesystem: Option<bool>,
+    run_as_non_root_from_image: Option<bool>,
+    unprivileged_port_sysctl: Option<bool>,
     pod_security: Option<PssLevel>,
     pod_security_version: Option<PssVersion>,
     validate_only: Option<bool>,
@@ -188,6 +200,8 @@ impl From<Given> for Settings {
             run_as_user: given.run_as_user.map(|Id(id)| id),
             run_as_group: given.run_as_group.map(|Id(id)| id),
             read_only_root_filesystem: given.read_only_root_filesystem.unwrap_or(false),
+            run_as_non_root_from_image: given.run_as_non_root_from_image.unwrap_or(false),
+            unprivileged_port_sysctl: given.unprivileged_port_sysctl.unwrap_or(false),
             pod_security: given.pod_security.unwrap_or(PssLevel::Privileged),
             pod_security_version: given.pod_security_version.unwrap_or(PssVersion::LATEST),
             validate_only: given.validate_only.unwrap_or(false),
@@ -299,6 +313,8 @@ fn refuse_value(key: &str, value: &RawValue) -> Result<(), String> {
             format!("a whole number from 0 to {MAX_ID}")
         }
         "read_only_root_filesystem"
+        | "run_as_non_root_from_image"
+        | "unprivileged_port_sysctl"
         | "validate_only"
         | "strict_capabilities"
         | "namespace_labels"
@@ -518,6 +534,31 @@ mod tests {
     }
 
     #[test]
+    fn the_image_and_port_settings_are_read_and_refused_by_name() {
+        let settings = from_value(&json!({
+            "secure_pod_defaults": "enabled",
+            "run_as_non_root_from_image": true,
+            "unprivileged_port_sysctl": true,
+        }))
+        .unwrap();
+        assert!(settings.run_as_non_root_from_image && settings.unprivileged_port_sysctl);
+        let defaults = Settings::default();
+        assert!(!defaults.run_as_non_root_from_image && !defaults.unprivileged_port_sysctl);
+        assert_eq!(
+            refusal(json!({"run_as_non_root_from_image": "yes"})),
+            "run_as_non_root_from_image must be true or false, not \"yes\""
+        );
+        assert_eq!(
+            refusal(json!({"unprivileged_port_sysctl": 1})),
+            "unprivileged_port_sysctl must be true or false, not 1"
+        );
+        assert!(
+            refusal(json!({"runAsNonRootFromImage": true}))
+                .starts_with("unknown setting \"runAsNonRootFromImage\" (did you mean \"run_as_non_root_from_image\"?)")
+        );
+    }
+
+    #[test]
     fn null_means_not_given() {
         let settings = from_value(&json!({"run_as_user": null})).unwrap();
         assert_eq!(settings.run_as_user, None);
@@ -529,8 +570,9 @@ mod tests {
             refusal(json!({"securePodDefaults": "enabled"})),
             "unknown setting \"securePodDefaults\" (did you mean \"secure_pod_defaults\"?); \
              the settings are: secure_pod_defaults, run_as_user, run_as_group, \
-             read_only_root_filesystem, pod_security, pod_security_version, validate_only, \
-             strict_capabilities, exemptions, namespace_labels"
+             read_only_root_filesystem, run_as_non_root_from_image, unprivileged_port_sysctl, \
+             pod_security, pod_security_version, validate_only, strict_capabilities, exemptions, \
+             namespace_labels"
         );
         assert!(
             refusal(json!({"zzz": 1, "aaa": 2})).starts_with("unknown settings \"aaa\", \"zzz\";")
@@ -654,13 +696,11 @@ mod tests {
             refusal(json!({"namespace_labels": "yes"})),
             "namespace_labels must be true or false, not \"yes\""
         );
-        assert_eq!(
-            refusal(json!({"namespaceLabels": true})),
+        // The whole list of keys is asserted with the other unknown keys.
+        assert!(refusal(json!({"namespaceLabels": true})).starts_with(
             "unknown setting \"namespaceLabels\" (did you mean \"namespace_labels\"?); the \
-             settings are: secure_pod_defaults, run_as_user, run_as_group, \
-             read_only_root_filesystem, pod_security, pod_security_version, validate_only, \
-             strict_capabilities, exemptions, namespace_labels"
-        );
+             settings are: "
+        ));
         // A namespace may ask for runAsNonRoot, which UID 0 cannot meet.
         assert_eq!(
             refusal(json!({"namespace_labels": true, "run_as_user": 0})),

@@ -151,6 +151,8 @@ fn pod_spec() -> impl Strategy<Value = Value> {
         json!({"seccompProfile": {"type": "Unconfined"}}),
         json!({"seccompProfile": {"type": ""}, "fsGroup": 2000}),
         json!({"runAsUser": 1000, "runAsGroup": 1000}),
+        json!({"sysctls": [{"name": "kernel.shm_rmid_forced", "value": "1"}]}),
+        json!({"sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "1000"}]}),
     ]);
     (
         containers("app", 1..4),
@@ -248,10 +250,15 @@ fn settings() -> impl Strategy<Value = Value> {
         proptest::sample::select(vec!["privileged", "baseline", "restricted"]),
         proptest::sample::select(vec!["latest", "v1.24", "v1.35"]),
         any::<bool>(),
+        // Images are not read here (the native build has no host): every
+        // lookup fails and falls back.
+        any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(|(level, user, group, read_only, pod_security, version, strict)| {
+        .prop_map(|(level, user, group, read_only, pod_security, version, strict, from_image, sysctl)| {
             let mut settings = json!({"secure_pod_defaults": level, "read_only_root_filesystem": read_only,
-                "pod_security": pod_security, "pod_security_version": version, "strict_capabilities": strict});
+                "pod_security": pod_security, "pod_security_version": version, "strict_capabilities": strict,
+                "run_as_non_root_from_image": from_image, "unprivileged_port_sysctl": sysctl});
             if let Some(user) = user {
                 settings["run_as_user"] = json!(user);
             }
@@ -273,6 +280,17 @@ fn request_for(object: &Value) -> Value {
         "userInfo": {"username": "someone"},
         "object": object,
     })
+}
+
+/// The value of the one sysctl the policy writes, when `sysctls` is a list
+/// of that sysctl alone.
+fn unprivileged_port_start(sysctls: &Value) -> Option<i64> {
+    match sysctls.as_array()?.as_slice() {
+        [sysctl] if sysctl["name"] == "net.ipv4.ip_unprivileged_port_start" => {
+            sysctl["value"].as_str()?.parse().ok()
+        }
+        _ => None,
+    }
 }
 
 /// Runs the policy: (response, mutated object if any).
@@ -329,6 +347,12 @@ fn keeps_set_values(before: &Value, after: &Value, path: &str) -> Result<(), Str
         (Value::Null, _) => Ok(()),
         // Knative treats an empty seccomp type as unset.
         (Value::String(text), _) if text.is_empty() && path.ends_with("/seccompProfile/type") => {
+            Ok(())
+        }
+        // The unprivileged port sysctl is added after the pod's own.
+        (Value::Array(before), Value::Array(after))
+            if path.ends_with("/sysctls") && after.starts_with(before) =>
+        {
             Ok(())
         }
         (Value::Object(before), Value::Object(after)) => {
@@ -410,6 +434,7 @@ proptest! {
                         || value == &json!({"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}),
                     "runAsUser" => Some(value) == settings.get("run_as_user"),
                     "runAsGroup" => Some(value) == settings.get("run_as_group"),
+                    "sysctls" => unprivileged_port_start(value).is_some_and(|port| (1..1024).contains(&port)),
                     _ => false,
                 };
                 prop_assert!(secure, "{}/{} was written as {}", pointer, key, value);

@@ -177,10 +177,7 @@ fn metadata_declares_the_namespace_lookup_and_the_readme_shows_it() {
     let namespace: Value =
         serde_yaml::from_str("[{apiVersion: v1, kind: Namespace}]").expect("YAML");
     assert_eq!(metadata["contextAwareResources"], namespace);
-    assert_eq!(
-        metadata["hostCapabilities"],
-        serde_yaml::from_str::<Value>("[kubernetes/get_resource]").expect("YAML")
-    );
+    assert!(host_capabilities(&metadata).contains(&"kubernetes/get_resource"));
     let package = yaml("artifacthub-pkg.yml");
     let declared: Value = serde_yaml::from_str(
         package["annotations"]["kubewarden/contextAwareResources"]
@@ -205,4 +202,34 @@ fn metadata_declares_the_namespace_lookup_and_the_readme_shows_it() {
             "README.md does not explain {label}"
         );
     }
+}
+
+/// The host capability `run_as_non_root_from_image` calls is declared, and
+/// the README says what it is for.
+#[test]
+fn metadata_declares_the_image_lookup() {
+    let metadata = yaml("metadata.yml");
+    assert!(host_capabilities(&metadata).contains(&"oci/v1/oci_manifest_config"));
+    let readme = read("README.md");
+    assert!(readme.contains("`oci`/`v1/oci_manifest_config`"));
+    assert!(readme.contains("\n### Images that run as root\n"));
+}
+
+/// The host capabilities the module calls, and no other: kwctl annotate
+/// compares the list with the module, and a policy is granted what it lists.
+#[test]
+fn metadata_declares_exactly_the_host_capabilities_the_policy_calls() {
+    assert_eq!(
+        host_capabilities(&yaml("metadata.yml")),
+        ["kubernetes/get_resource", "oci/v1/oci_manifest_config"]
+    );
+}
+
+fn host_capabilities(metadata: &Value) -> Vec<&str> {
+    metadata["hostCapabilities"]
+        .as_sequence()
+        .expect("metadata.yml lists hostCapabilities")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::request::complete_request;
-use crate::{Answer, Cluster};
+use crate::{Answer, Cluster, ImageLookup};
 
 /// One case of a `cases/*.yaml` file.
 #[derive(Debug, Clone, Deserialize)]
@@ -25,10 +25,26 @@ pub struct Case {
     pub namespace: Option<Value>,
     /// Instead of `namespace`: the error the host returns to that lookup.
     pub namespace_error: Option<String>,
+    /// The images the policy looks up (`oci/v1/oci_manifest_config`), in
+    /// the order it looks them up, and what the host answers; see
+    /// [`Case::cluster`].
+    #[serde(default)]
+    pub images: Vec<ImageCase>,
     pub expect: Expect,
     /// For a case kwctl cannot express; it then runs on the native host only.
     #[serde(default)]
     pub skip_kwctl: bool,
+}
+
+/// One image of a case and the host's answer to its lookup: the
+/// execution parameters of its configuration (`config: {User: "1000"}`;
+/// `config: {}` for an image that names no user), or the host's error.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageCase {
+    pub image: String,
+    pub config: Option<Value>,
+    pub error: Option<String>,
 }
 
 /// What a case expects of the answer.
@@ -49,7 +65,7 @@ pub struct Expect {
     pub warnings_count: Option<usize>,
     pub audit_annotations: Option<BTreeMap<String, String>>,
     /// How many calls to host capabilities other than logging the policy
-    /// made (Namespace lookups).
+    /// made (Namespace and image lookups).
     pub host_calls: Option<usize>,
 }
 
@@ -73,11 +89,18 @@ impl Case {
         complete_request(&self.request)
     }
 
-    /// What the host answers to the policy's lookups: the case's Namespace,
-    /// under the request's namespace, or the error; with neither, the
-    /// lookup is not granted (a policy deployed without
-    /// contextAwareResources).
+    /// What the host answers to the policy's lookups: the case's Namespace
+    /// under the request's namespace, or the error of its lookup (with
+    /// neither, the lookup is not granted, as to a policy deployed without
+    /// contextAwareResources); and each image the case lists, in turn (with
+    /// none, every image lookup fails).
     pub fn cluster(&self) -> Result<Cluster> {
+        let mut cluster = self.namespace_lookup()?;
+        cluster.images = self.image_lookups()?;
+        Ok(cluster)
+    }
+
+    fn namespace_lookup(&self) -> Result<Cluster> {
         let request = self.admission_request()?;
         let name = request["namespace"].as_str().unwrap_or_default();
         match (&self.namespace, &self.namespace_error) {
@@ -101,6 +124,26 @@ impl Case {
                 Ok(Cluster::with_namespace(name, namespace.clone()))
             }
         }
+    }
+
+    fn image_lookups(&self) -> Result<Vec<ImageLookup>> {
+        let mut images = Vec::with_capacity(self.images.len());
+        for listed in &self.images {
+            let lookup = match (&listed.config, &listed.error) {
+                (Some(config), None) if config.is_object() => {
+                    ImageLookup::with_config(&listed.image, Some(config))
+                }
+                (Some(_), None) => bail!(
+                    "image {:?}: `config` must be a mapping, the image configuration's \
+                     execution parameters ({{User: \"1000\"}}, or {{}} for none)",
+                    listed.image
+                ),
+                (None, Some(error)) => ImageLookup::failing(&listed.image, error),
+                _ => bail!("image {:?}: give either `config` or `error`", listed.image),
+            };
+            images.push(lookup);
+        }
+        Ok(images)
     }
 }
 
@@ -495,6 +538,38 @@ mod tests {
         ))
         .unwrap();
         assert!(both.cluster().is_err());
+    }
+
+    #[test]
+    fn a_case_lists_its_images_with_a_config_or_an_error() {
+        let request = "request: {object: {apiVersion: v1, kind: Pod, metadata: {name: web}}}";
+        let case = case_from_yaml(&format!(
+            "name: n\n{request}\nimages:\n  - {{image: web:1, config: {{User: \"1000\"}}}}\n  \
+             - {{image: nginx:1.27, error: gone}}\nexpect: {{allowed: true, host_calls: 2}}\n"
+        ))
+        .unwrap();
+        assert_eq!(case.expect.host_calls, Some(2));
+        assert_eq!(
+            case.cluster().unwrap().images,
+            vec![
+                ImageLookup::with_config("web:1", Some(&json!({"User": "1000"}))),
+                ImageLookup::failing("nginx:1.27", "gone"),
+            ]
+        );
+        let plain =
+            case_from_yaml(&format!("name: n\n{request}\nexpect: {{allowed: true}}\n")).unwrap();
+        assert_eq!(plain.cluster().unwrap(), Cluster::default());
+        for images in [
+            "[{image: web:1}]",
+            "[{image: web:1, config: {}, error: gone}]",
+            "[{image: web:1, config: \"1000\"}]",
+        ] {
+            let case = case_from_yaml(&format!(
+                "name: n\n{request}\nimages: {images}\nexpect: {{allowed: true}}\n"
+            ))
+            .unwrap();
+            assert!(case.cluster().is_err(), "{images}");
+        }
     }
 
     #[test]

@@ -130,10 +130,12 @@ fn strip_ansi(text: &str) -> String {
 const UNREPLAYED: &str = "Some of the recorded exchanges have not been replayed";
 /// kwctl's log line for each lookup of a kind the policy was not granted.
 const NOT_GRANTED: &str = "Policy tried to access a Kubernetes resource it doesn't have access to";
+/// kwctl's reason for a lookup past the end of the interactions file.
+const PAST_THE_FILE: &str = "the list of recorded responses is empty";
 
 /// kwctl's answer to one request, and how many lookups the policy made, as
-/// kwctl's logs tell: exchanges of the interactions file replayed, and lookups
-/// refused for want of access.
+/// kwctl's logs tell: exchanges of the interactions file replayed, lookups
+/// past its end, and lookups refused for want of access.
 #[derive(Debug)]
 pub struct KwctlAnswer {
     pub answer: Answer,
@@ -146,8 +148,9 @@ pub struct Kwctl {
     scratch: PathBuf,
     /// Numbers the request files, so that runs may go on side by side.
     runs: AtomicUsize,
-    /// The module annotated with the repository's metadata.yml, made once:
-    /// kwctl grants context-aware access only as the metadata declares it.
+    /// The module annotated with the repository's metadata.yml, made once,
+    /// so that kwctl runs the policy as it is published: it grants
+    /// context-aware access only as the metadata declares it.
     annotated: OnceLock<std::result::Result<PathBuf, String>>,
 }
 
@@ -174,11 +177,11 @@ impl Kwctl {
 
     /// `kwctl run --settings-json <settings> -r <request file> <wasm>`, on
     /// the module annotated with the repository's metadata, with the
-    /// lookups `cluster` answers: when it names a Namespace (or its error),
-    /// kwctl runs with `--allow-context-aware
-    /// --replay-host-capabilities-interactions` and a file of one
-    /// exchange made from it; otherwise without access, as a policy
-    /// deployed without contextAwareResources. Safe to call from several
+    /// lookups `cluster` answers: when it names a Namespace (or its error)
+    /// or lists images, kwctl runs with `--allow-context-aware
+    /// --replay-host-capabilities-interactions` and a file of interactions
+    /// made from them; otherwise without access, as a policy deployed
+    /// without contextAwareResources. Safe to call from several
     /// threads at once.
     pub fn run(
         &self,
@@ -226,7 +229,7 @@ impl Kwctl {
             &String::from_utf8_lossy(&output.stdout),
             &stderr,
         )?;
-        let exchanges = usize::from(interactions.is_some());
+        let exchanges = usize::from(cluster.namespace.is_some()) + cluster.images.len();
         Ok(KwctlAnswer {
             answer,
             lookups: lookups_made(exchanges, &strip_ansi(&stderr)),
@@ -263,40 +266,64 @@ impl Kwctl {
     }
 }
 
-/// The interactions kwctl replays for `cluster`'s lookup, in the format
-/// its `--replay-host-capabilities-interactions` reads (and
-/// `--record-host-capabilities-interactions` writes): one exchange
-/// whose request is the `KubernetesGetResource` the policy must send, and
-/// whose response is the Namespace's JSON text or the host's error.
-/// `None` when the cluster grants no lookup.
+/// The interactions kwctl replays for `cluster`'s lookups, in the format
+/// `--replay-host-capabilities-interactions` reads (its
+/// `--record-host-capabilities-interactions` writes the same): one exchange
+/// per lookup, in the order the policy makes them (its Namespace first,
+/// then its images), whose request is the `CallbackRequestType` the policy
+/// must send, as YAML tagged with its variant, and whose response is the
+/// answer's JSON text or the host's error. `None` when the cluster answers
+/// no lookup.
 pub fn interactions(cluster: &Cluster) -> Option<String> {
-    let lookup = cluster.namespace.as_ref()?;
-    // JSON quoting is YAML quoting for a name, whatever it holds.
-    let request = format!(
-        "!KubernetesGetResource\napi_version: v1\nkind: Namespace\nname: {}\nnamespace: null\ndisable_cache: false\n",
-        Value::from(lookup.name.as_str())
-    );
-    let response = match &lookup.answer {
-        Ok(object) => json!({"type": "Success", "payload": object.to_string()}),
-        Err(message) => json!({"type": "Error", "message": message}),
-    };
-    let exchanges = json!([{"type": "Exchange", "request": request, "response": response}]);
+    let namespace = cluster.namespace.iter().map(|lookup| {
+        // JSON quoting is YAML quoting for a name, whatever it holds.
+        let request = format!(
+            "!KubernetesGetResource\napi_version: v1\nkind: Namespace\nname: {}\nnamespace: null\ndisable_cache: false\n",
+            Value::from(lookup.name.as_str())
+        );
+        let response = match &lookup.answer {
+            Ok(object) => json!({"type": "Success", "payload": object.to_string()}),
+            Err(message) => json!({"type": "Error", "message": message}),
+        };
+        json!({"type": "Exchange", "request": request, "response": response})
+    });
+    let images = cluster.images.iter().map(|lookup| {
+        // JSON quoting is YAML quoting for an image, whatever it holds.
+        let request = format!(
+            "!OciManifestAndConfig\nimage: {}\n",
+            Value::from(lookup.image.as_str())
+        );
+        let response = match &lookup.answer {
+            Ok(payload) => json!({"type": "Success", "payload": payload}),
+            Err(message) => json!({"type": "Error", "message": message}),
+        };
+        json!({"type": "Exchange", "request": request, "response": response})
+    });
+    let exchanges: Vec<Value> = namespace.chain(images).collect();
+    if exchanges.is_empty() {
+        return None;
+    }
     Some(serde_norway::to_string(&exchanges).expect("a JSON value always serializes as YAML"))
 }
 
-/// How many lookups a run made, from its (uncoloured) logs: the exchanges
-/// of its interactions file less those kwctl reports left over, and the lookups it
-/// refused for want of access.
+/// How many lookups a run made, from its (uncoloured) logs: the
+/// `exchanges` of its interactions file less those kwctl reports left
+/// over, the lookups it answered past the end of the file, and the lookups
+/// it refused for want of access.
 pub fn lookups_made(exchanges: usize, stderr: &str) -> usize {
     let left_over = stderr
         .lines()
         .find(|line| line.contains(UNREPLAYED))
         .map_or(0, |line| line.matches("Exchange {").count());
+    let past_the_file = stderr
+        .lines()
+        .filter(|line| line.contains(PAST_THE_FILE))
+        .count();
     let refused = stderr
         .lines()
         .filter(|line| line.contains(NOT_GRANTED))
         .count();
-    exchanges.saturating_sub(left_over) + refused
+    exchanges.saturating_sub(left_over) + past_the_file + refused
 }
 
 /// A relative path with a folder in it is taken from the current folder,
@@ -379,6 +406,7 @@ pub fn disagreements(kwctl: &Answer, native: &Answer) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ImageLookup;
 
     #[test]
     fn reads_a_mutation() {
@@ -471,6 +499,66 @@ mod tests {
     }
 
     #[test]
+    fn the_interactions_replay_the_image_lookups_in_order() {
+        assert_eq!(interactions(&Cluster::default()), None);
+        let cluster = Cluster {
+            images: vec![
+                ImageLookup::with_config(
+                    "registry.example.com/shop/web:3.0",
+                    Some(&json!({"User": "65532"})),
+                ),
+                ImageLookup::failing("nginx", "registry unreachable"),
+            ],
+            ..Cluster::default()
+        };
+        let text = interactions(&cluster).unwrap();
+        let exchanges: Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(
+            exchanges[0]["request"],
+            "!OciManifestAndConfig\nimage: \"registry.example.com/shop/web:3.0\"\n"
+        );
+        assert_eq!(exchanges[0]["type"], "Exchange");
+        assert_eq!(exchanges[0]["response"]["type"], "Success");
+        let payload: Value =
+            serde_json::from_str(exchanges[0]["response"]["payload"].as_str().unwrap()).unwrap();
+        assert_eq!(payload["config"]["config"]["User"], "65532");
+        assert_eq!(
+            exchanges[1]["response"],
+            json!({"type": "Error", "message": "registry unreachable"})
+        );
+
+        // The policy asks for its Namespace before it looks at any image.
+        let namespace =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}});
+        let both = Cluster {
+            images: cluster.images.clone(),
+            ..Cluster::with_namespace("shop", namespace)
+        };
+        let exchanges: Value = serde_norway::from_str(&interactions(&both).unwrap()).unwrap();
+        let requests: Vec<&str> = exchanges
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|exchange| {
+                exchange["request"]
+                    .as_str()
+                    .unwrap()
+                    .lines()
+                    .next()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(
+            requests,
+            [
+                "!KubernetesGetResource",
+                "!OciManifestAndConfig",
+                "!OciManifestAndConfig"
+            ]
+        );
+    }
+
+    #[test]
     fn lookups_are_counted_from_the_logs() {
         assert_eq!(lookups_made(1, "INFO replay mode\n"), 1);
         let left_over = format!(
@@ -482,6 +570,13 @@ mod tests {
             "ERROR validate: policy_evaluator::runtimes::callback: {NOT_GRANTED} policy=x\n"
         );
         assert_eq!(lookups_made(0, &refused), 1);
+        assert_eq!(lookups_made(2, "INFO replay mode\n"), 2);
+        let left_over = format!(
+            "WARN kwctl::callback_handler::proxy: {UNREPLAYED} leftovers=[Exchange {{ request: \"!OciManifestAndConfig\\n\" }}]\n"
+        );
+        assert_eq!(lookups_made(2, &left_over), 1);
+        let past = format!("ERROR callback evaluation failed error={PAST_THE_FILE}\n");
+        assert_eq!(lookups_made(1, &past), 2);
     }
 
     #[test]

@@ -113,8 +113,8 @@ pub struct HostCall {
     /// The payload as text (invalid UTF-8 replaced).
     pub payload: String,
     /// The host does not offer the capability, or did not grant it: only
-    /// logging is offered, and `kubernetes/get_resource` of a Namespace
-    /// when the [`Cluster`] grants it.
+    /// logging is offered, `kubernetes/get_resource` of a Namespace when the
+    /// [`Cluster`] grants it, and the image lookups the [`Cluster`] answers.
     pub refused: bool,
 }
 
@@ -140,14 +140,28 @@ const LOG_CAPABILITY: (&str, &str, &str) = ("kubewarden", "tracing", "log");
 pub const GET_RESOURCE_CAPABILITY: (&str, &str, &str) =
     ("kubewarden", "kubernetes", "get_resource");
 
-/// What the host answers to `kubernetes/get_resource`, as a ClusterAdmissionPolicy
-/// with `contextAwareResources: [{apiVersion: v1, kind: Namespace}]` gets it
-/// from policy-server: the one Namespace a case runs in, or the error the
-/// host returns for it. The default grants nothing (a policy deployed
-/// without contextAwareResources).
+/// The lookup of an image's manifest and configuration, answered from a
+/// [`Cluster`].
+pub const OCI_MANIFEST_CONFIG_CAPABILITY: (&str, &str, &str) =
+    ("kubewarden", "oci", "v1/oci_manifest_config");
+
+/// What the host's lookups find, as a case describes it.
+///
+/// `kubernetes/get_resource` is answered as a ClusterAdmissionPolicy with
+/// `contextAwareResources: [{apiVersion: v1, kind: Namespace}]` gets it from
+/// policy-server: the one Namespace a case runs in, or the error the host
+/// returns for it. `oci/v1/oci_manifest_config` is answered from the images
+/// of the registries, each asked for in turn. The default grants no
+/// Namespace (a policy deployed without contextAwareResources) and finds no
+/// image: any image lookup fails, as kwctl's replay of an empty file of
+/// interactions fails it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cluster {
+    /// The request's Namespace, when the policy is granted its lookup.
     pub namespace: Option<NamespaceLookup>,
+    /// The image lookups the policy must make, in the order it makes them
+    /// (kwctl replays its interactions strictly in order).
+    pub images: Vec<ImageLookup>,
 }
 
 /// The lookup of one Namespace and its answer.
@@ -167,6 +181,7 @@ impl Cluster {
                 name: name.to_owned(),
                 answer: Ok(object),
             }),
+            ..Cluster::default()
         }
     }
 
@@ -177,6 +192,36 @@ impl Cluster {
                 name: name.to_owned(),
                 answer: Err(error.to_owned()),
             }),
+            ..Cluster::default()
+        }
+    }
+}
+
+/// The lookup of one image and its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageLookup {
+    /// The image as the policy must send it, as the container names it.
+    pub image: String,
+    /// The host's answer: the JSON text policy-evaluator sends back, made
+    /// once, or its error message.
+    pub answer: std::result::Result<String, String>,
+}
+
+impl ImageLookup {
+    /// An image whose configuration holds `config`, its execution
+    /// parameters (`User`, `Env`, `Cmd`, ...; `None` when it has none).
+    pub fn with_config(image: &str, config: Option<&Value>) -> ImageLookup {
+        ImageLookup {
+            image: image.to_owned(),
+            answer: Ok(manifest_and_config(image, config).to_string()),
+        }
+    }
+
+    /// An image whose lookup fails with `error`.
+    pub fn failing(image: &str, error: &str) -> ImageLookup {
+        ImageLookup {
+            image: image.to_owned(),
+            answer: Err(error.to_owned()),
         }
     }
 }
@@ -240,6 +285,81 @@ fn get_resource(cluster: &Cluster, payload: &[u8]) -> (HostCallResult, bool) {
         }
     };
     (answer, false)
+}
+
+/// What a host answers to `oci/v1/oci_manifest_config` for an image whose
+/// configuration holds `config`, shaped as the SDK's
+/// `OciManifestAndConfigResponse`: the OCI image manifest, its digest, and
+/// the OCI image configuration, with oci-spec's field names. The digests
+/// are made up (derived from the image's name), and so are the platform,
+/// the layer and the history: only the configuration's `config` is the
+/// case's.
+pub fn manifest_and_config(image: &str, config: Option<&Value>) -> Value {
+    let digest = |part: &str| {
+        use std::hash::{Hash, Hasher};
+        let mut hex = String::from("sha256:");
+        for round in 0..4u8 {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            (image, part, round).hash(&mut hasher);
+            hex.push_str(&format!("{:016x}", hasher.finish()));
+        }
+        hex
+    };
+    let mut configuration = json!({
+        "created": "2025-06-01T10:00:00Z",
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [digest("diff")]},
+        "history": [{"created": "2025-06-01T10:00:00Z", "created_by": "COPY app /app # buildkit"}],
+    });
+    if let Some(config) = config {
+        configuration["config"] = config.clone();
+    }
+    json!({
+        "manifest": {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": digest("config"),
+                "size": configuration.to_string().len(),
+            },
+            "layers": [{
+                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                "digest": digest("layer"),
+                "size": 3_145_728,
+            }],
+        },
+        "digest": digest("manifest"),
+        "config": configuration,
+    })
+}
+
+/// The answer to the `asked_before + 1`th `oci/v1/oci_manifest_config`
+/// call of an evaluation, worded as kwctl's replay and policy-evaluator
+/// word it: the lookup the cluster lists at that place is answered when the
+/// image is the one it names; an error of the lookup, a different image
+/// and a lookup past the list reach the guest as `Callback evaluation
+/// failure: <reason>`.
+fn oci_manifest_config(cluster: &Cluster, asked_before: usize, payload: &[u8]) -> HostCallResult {
+    let image: String = serde_json::from_slice(payload)?;
+    let failure = |reason: String| -> HostCallResult {
+        Err(format!("Callback evaluation failure: {reason}").into())
+    };
+    let Some(lookup) = cluster.images.get(asked_before) else {
+        return failure("the list of recorded responses is empty".to_owned());
+    };
+    if lookup.image != image {
+        return failure(format!(
+            "Replay error: unexpected request. Was expecting OciManifestAndConfig {{ image: {:?} }}, \
+             got OciManifestAndConfig {{ image: {image:?} }} instead",
+            lookup.image
+        ));
+    }
+    match &lookup.answer {
+        Ok(text) => Ok(text.clone().into_bytes()),
+        Err(message) => failure(message.clone()),
+    }
 }
 
 fn log_lines(calls: &[HostCall]) -> Vec<&str> {
@@ -407,10 +527,10 @@ fn start_epoch_ticker(engine: &wasmtime::Engine) {
 type HostCallResult = std::result::Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>;
 
 /// Records every call, then answers it. The host capabilities this policy
-/// may use are logging and the lookup of its request's Namespace, answered
-/// from `cluster`. Anything else (OCI, DNS, other lookups...) is refused,
-/// so a policy that starts depending on one fails here instead of in a
-/// cluster without it.
+/// may use are logging, the lookup of its request's Namespace and the image
+/// lookups, answered from `cluster`. Anything else (DNS, other lookups...)
+/// is refused, so a policy that starts depending on one fails here instead
+/// of in a cluster without it.
 fn host_call(
     calls: &Mutex<Vec<HostCall>>,
     cluster: &Cluster,
@@ -421,10 +541,17 @@ fn host_call(
     payload: &[u8],
 ) -> HostCallResult {
     let capability = (binding, namespace, operation);
+    let mut calls = calls.lock().unwrap_or_else(|e| e.into_inner());
     let (answer, refused): (HostCallResult, bool) = if capability == LOG_CAPABILITY {
         (Ok(Vec::new()), false)
     } else if capability == GET_RESOURCE_CAPABILITY {
         get_resource(cluster, payload)
+    } else if capability == OCI_MANIFEST_CONFIG_CAPABILITY {
+        let asked_before = calls
+            .iter()
+            .filter(|call| call.capability() == "kubewarden/oci/v1/oci_manifest_config")
+            .count();
+        (oci_manifest_config(cluster, asked_before, payload), false)
     } else {
         let refusal =
             format!("host call {binding}/{namespace}/{operation} is not offered by this host");
@@ -449,7 +576,7 @@ fn host_call(
             call.payload
         );
     }
-    calls.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+    calls.push(call);
     answer
 }
 
@@ -846,5 +973,77 @@ mod tests {
                 .unwrap_err()
                 .contains("Kubernetes v1/Secret resources")
         );
+    }
+
+    /// The answers to `images`, asked for in turn, and whether each call was
+    /// refused.
+    fn look_up(cluster: &Cluster, images: &[&str]) -> Vec<std::result::Result<Value, String>> {
+        let calls = Mutex::new(Vec::new());
+        let answers = images
+            .iter()
+            .map(|image| {
+                let payload = serde_json::to_vec(image).unwrap();
+                host_call(
+                    &calls,
+                    cluster,
+                    false,
+                    "kubewarden",
+                    "oci",
+                    "v1/oci_manifest_config",
+                    &payload,
+                )
+                .map(|bytes| serde_json::from_slice(&bytes).unwrap())
+                .map_err(|err| err.to_string())
+            })
+            .collect();
+        assert!(calls.into_inner().unwrap().iter().all(|call| !call.refused));
+        answers
+    }
+
+    #[test]
+    fn images_are_answered_in_the_order_the_cluster_lists_them() {
+        let cluster = Cluster {
+            images: vec![
+                ImageLookup::with_config(
+                    "registry.example.com/shop/web:3.0",
+                    Some(&json!({"User": "65532:65532"})),
+                ),
+                ImageLookup::failing("docker.io/library/nginx:1.27", "registry unreachable"),
+            ],
+            ..Cluster::default()
+        };
+        let answers = look_up(
+            &cluster,
+            &[
+                "registry.example.com/shop/web:3.0",
+                "docker.io/library/nginx:1.27",
+                "docker.io/library/nginx:1.27",
+            ],
+        );
+        let answer = answers[0].as_ref().unwrap();
+        assert_eq!(answer["config"]["config"], json!({"User": "65532:65532"}));
+        assert_eq!(answer["manifest"]["schemaVersion"], 2);
+        assert!(answer["digest"].as_str().unwrap().starts_with("sha256:"));
+        assert_eq!(answer["digest"].as_str().unwrap().len(), 71);
+        assert_eq!(
+            answers[1],
+            Err("Callback evaluation failure: registry unreachable".into())
+        );
+        assert_eq!(
+            answers[2],
+            Err("Callback evaluation failure: the list of recorded responses is empty".into())
+        );
+        let out_of_order = look_up(&cluster, &["docker.io/library/nginx:1.27"]);
+        assert_eq!(
+            out_of_order[0],
+            Err(
+                "Callback evaluation failure: Replay error: unexpected request. Was expecting \
+                 OciManifestAndConfig { image: \"registry.example.com/shop/web:3.0\" }, got \
+                 OciManifestAndConfig { image: \"docker.io/library/nginx:1.27\" } instead"
+                    .into()
+            )
+        );
+        let none = manifest_and_config("busybox:1.36", None);
+        assert!(none["config"].get("config").is_none());
     }
 }

@@ -44,10 +44,16 @@ fn run_as_non_root_1_0(pod: &Pod<'_>, violations: &mut Vec<Violation>) {
             (None, Some(false)) => "unset, and the pod's is not true",
             (None, None) => "unset",
         };
+        // Left unset on purpose, because the container would not start
+        // with it: the message says what to change.
+        let actual = match &container.run_as_root_reason {
+            Some(reason) => format!("{actual}; {reason}"),
+            None => actual.to_owned(),
+        };
         violations.push(container.violation(
             "securityContext.runAsNonRoot",
             "true, here or in the pod's securityContext",
-            actual.to_owned(),
+            actual,
             CONTROL,
         ));
     }

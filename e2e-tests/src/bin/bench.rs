@@ -39,8 +39,8 @@ use secure_pod_defaults_e2e::large_requests::{
 use secure_pod_defaults_e2e::policy_server::admission_review;
 use secure_pod_defaults_e2e::request::request_object;
 use secure_pod_defaults_e2e::{
-    Answer, Host, POLICY_TIMEOUT, PolicyInstance, answer_from_response, complete_request,
-    default_wasm_path, validate_payload,
+    Answer, Cluster, Host, ImageLookup, OCI_MANIFEST_CONFIG_CAPABILITY, POLICY_TIMEOUT,
+    PolicyInstance, answer_from_response, complete_request, default_wasm_path, validate_payload,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -188,6 +188,9 @@ struct BenchRequest {
     request_bytes: usize,
     /// The whole `validate` payload: settings and request.
     payload: Vec<u8>,
+    /// The image lookups the policy makes for it, each answered with a
+    /// non-root user (none unless the settings read images).
+    lookups: Cluster,
 }
 
 impl BenchRequest {
@@ -204,6 +207,7 @@ impl BenchRequest {
             admission_request,
             request_bytes,
             payload,
+            lookups: Cluster::default(),
         })
     }
 
@@ -311,9 +315,12 @@ fn run() -> Result<()> {
     let options = Options::parse()?;
     let policy = Module::load("policy", &options.policy)?;
     let floor = Module::load("floor", &options.floor)?;
-    let requests = load_requests(&options.requests)?;
-    let scaling = scaling_requests()?;
-    let large = large_requests()?;
+    let mut requests = load_requests(&options.requests)?;
+    let mut scaling = scaling_requests()?;
+    let mut large = large_requests()?;
+    for request in requests.iter_mut().chain(&mut scaling).chain(&mut large) {
+        request.lookups = answered_lookups(&policy, request)?;
+    }
 
     print_header();
 
@@ -495,6 +502,38 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU model".into())
 }
 
+/// The image lookups the policy makes for `request`, found by running it
+/// once, each answered as an image that runs as UID 65532, so that every
+/// timed call makes them and gets a host's answer, as at a host that reads
+/// its registries (the answers the host caches). With settings that read no
+/// image, there are none.
+fn answered_lookups(policy: &Module, request: &BenchRequest) -> Result<Cluster> {
+    let answer = policy
+        .host
+        .evaluate(&bench_settings(), &request.admission_request)?;
+    let capability = format!(
+        "{}/{}/{}",
+        OCI_MANIFEST_CONFIG_CAPABILITY.0,
+        OCI_MANIFEST_CONFIG_CAPABILITY.1,
+        OCI_MANIFEST_CONFIG_CAPABILITY.2
+    );
+    let non_root = json!({"User": "65532"});
+    let mut images = Vec::new();
+    for call in answer
+        .host_calls
+        .iter()
+        .filter(|call| call.capability() == capability)
+    {
+        let image: String = serde_json::from_str(&call.payload)
+            .with_context(|| format!("an image lookup for {:?}", request.name))?;
+        images.push(ImageLookup::with_config(&image, Some(&non_root)));
+    }
+    Ok(Cluster {
+        images,
+        ..Cluster::default()
+    })
+}
+
 /// Prints what each module answers, and returns the policy's answer and
 /// what is not as expected: every request must be accepted, and changed
 /// unless already compliant.
@@ -504,9 +543,10 @@ fn check_answers(
     request: &BenchRequest,
 ) -> Result<(Answer, Vec<String>)> {
     let settings = bench_settings();
-    let policy_answer = policy
-        .host
-        .evaluate(&settings, &request.admission_request)?;
+    let policy_answer =
+        policy
+            .host
+            .evaluate_in(&request.lookups, &settings, &request.admission_request)?;
     let floor_answer = floor.host.evaluate(&settings, &request.admission_request)?;
     println!(
         "  {:<NAME_WIDTH$} policy: {:<46} floor: {}",
@@ -622,8 +662,8 @@ fn measure_rows(policy: &Module, floor: &Module, requests: &[BenchRequest]) -> R
 }
 
 fn measure_row(policy: &Module, floor: &Module, request: &BenchRequest) -> Result<Row> {
-    let (policy_warm, floor_warm) = measure_warm(policy, floor, &request.payload)?;
-    let (policy_fresh, floor_fresh) = measure_fresh(policy, floor, &request.payload)?;
+    let (policy_warm, floor_warm) = measure_warm(policy, floor, request)?;
+    let (policy_fresh, floor_fresh) = measure_fresh(policy, floor, request)?;
     Ok(Row {
         name: request.name.clone(),
         request_bytes: request.request_bytes,
@@ -647,11 +687,13 @@ fn timed_call(instance: &mut PolicyInstance, payload: &[u8]) -> Result<Duration>
     Ok(elapsed)
 }
 
-/// A new instance and one `validate` call on it; dropping the instance is
-/// left out of the time.
-fn timed_fresh_call(module: &Module, payload: &[u8]) -> Result<Duration> {
+/// A new instance and one `validate` call on it, its lookups answered from
+/// `lookups`; dropping the instance is left out of the time.
+fn timed_fresh_call(module: &Module, payload: &[u8], lookups: &Cluster) -> Result<Duration> {
+    let lookups = lookups.clone();
     let start = Instant::now();
     let mut instance = module.host.instantiate()?;
+    instance.set_cluster(lookups);
     let response = instance.call_raw("validate", payload)?;
     let elapsed = start.elapsed();
     black_box(response);
@@ -664,9 +706,11 @@ fn timed_fresh_call(module: &Module, payload: &[u8]) -> Result<Duration> {
 fn measure_warm(
     policy: &Module,
     floor: &Module,
-    payload: &[u8],
+    request: &BenchRequest,
 ) -> Result<(Percentiles, Percentiles)> {
+    let payload = &request.payload;
     let mut policy_instance = policy.host.instantiate()?;
+    policy_instance.set_cluster(request.lookups.clone());
     let mut floor_instance = floor.host.instantiate()?;
     for _ in 0..WARM_UP_CALLS {
         timed_call(&mut policy_instance, payload)?;
@@ -684,16 +728,18 @@ fn measure_warm(
 fn measure_fresh(
     policy: &Module,
     floor: &Module,
-    payload: &[u8],
+    request: &BenchRequest,
 ) -> Result<(Percentiles, Percentiles)> {
+    let (payload, lookups) = (&request.payload, &request.lookups);
+    let none = Cluster::default();
     for _ in 0..FRESH_WARM_UP_CALLS {
-        timed_fresh_call(policy, payload)?;
-        timed_fresh_call(floor, payload)?;
+        timed_fresh_call(policy, payload, lookups)?;
+        timed_fresh_call(floor, payload, &none)?;
     }
     time_in_turns(FRESH_CALLS, || {
         Ok((
-            timed_fresh_call(policy, payload)?,
-            timed_fresh_call(floor, payload)?,
+            timed_fresh_call(policy, payload, lookups)?,
+            timed_fresh_call(floor, payload, &none)?,
         ))
     })
 }
@@ -738,8 +784,10 @@ fn large_series(module: &Module, request: &BenchRequest) -> Result<LargeSeries> 
     let mut times = Vec::with_capacity(LARGE_RUNS);
     let mut answer = None;
     while times.len() < LARGE_RUNS && (times.is_empty() || started.elapsed() < SERIES_TIME_LIMIT) {
+        let lookups = request.lookups.clone();
         let start = Instant::now();
         let mut instance = module.host.instantiate()?;
+        instance.set_cluster(lookups);
         let response = instance.call_raw("validate", &request.payload);
         times.push(start.elapsed());
         drop(instance);
