@@ -372,10 +372,8 @@ fn default_and_check(
             message.push('\n');
             message.push_str(&predates_the_defaults(carrier));
         }
-        let mut audit_annotations: BTreeMap<String, String> =
-            violation::audit_annotations(&violations)
-                .into_iter()
-                .collect();
+        let mut audit_annotations = BTreeMap::new();
+        audit_annotations.extend(violation::audit_annotations(&violations));
         let mut warnings = Vec::new();
         if let Some(policy) = namespace_policy.filter(|_| !plan.audit) {
             let levels = NamespaceLevels::judge(&policy, &pod, &defaulting.exempt_containers, None);
@@ -811,10 +809,10 @@ const SYSCTL_FIELD: &str = "sysctls[net.ipv4.ip_unprivileged_port_start]";
 /// already reported the field.
 fn would_default(reports: &[Report], violations: &mut Vec<Violation>) {
     let control = "secure-pod-defaults";
-    let reported: BTreeSet<String> = violations
-        .iter()
-        .map(|violation| violation.path.clone())
-        .collect();
+    // Extended, not collected: a B-tree's `collect` sorts with the stable
+    // sort, whose code the module otherwise does without.
+    let mut reported = BTreeSet::new();
+    reported.extend(violations.iter().map(|violation| violation.path.clone()));
     for report in reports {
         for defaulted in &report.defaulted {
             let (field, expected) = match *defaulted {

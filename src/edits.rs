@@ -115,7 +115,10 @@ impl<'a> Splicer<'a> {
 
     /// The base with every edit applied.
     pub fn apply(mut self) -> String {
-        self.edits.sort_by_key(|edit| (edit.start, edit.end));
+        // No two edits start at one offset: a replaced value starts with
+        // its first character, an insertion sits on the `}` or `]` that
+        // closes its object or list, and each is edited once.
+        self.edits.sort_unstable_by_key(|edit| edit.start);
         let added: usize = self.edits.iter().map(|edit| edit.text.len()).sum();
         let mut out = String::with_capacity(self.base.len() + added);
         let mut copied_up_to = 0;

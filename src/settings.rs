@@ -274,10 +274,10 @@ fn reread(text: &[u8], error: serde_json::Error) -> Result<Given, String> {
     let exemptions = given(&map, "exemptions")
         .and_then(object)
         .and_then(|exemptions| serde_json::value::to_raw_value(&exemptions).ok());
-    let mut last: BTreeMap<&str, &RawValue> = map
-        .iter()
-        .map(|(key, value)| (key.as_str(), *value))
-        .collect();
+    // Extended, not collected: a B-tree's `collect` sorts with the stable
+    // sort, whose code the module otherwise does without.
+    let mut last: BTreeMap<&str, &RawValue> = BTreeMap::new();
+    last.extend(map.iter().map(|(key, value)| (key.as_str(), *value)));
     if let Some(exemptions) = &exemptions {
         last.insert("exemptions", exemptions);
     }

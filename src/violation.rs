@@ -118,6 +118,9 @@ impl fmt::Display for Violation {
 impl Ord for Violation {
     fn cmp(&self, other: &Self) -> Ordering {
         natural_cmp(&self.path, &other.path)
+            // Paths that differ only in leading zeros (`web01`, `web1`) are
+            // still two paths: equal here means equal.
+            .then_with(|| self.path.cmp(&other.path))
             .then_with(|| self.field.cmp(&other.field))
             .then_with(|| self.control.cmp(other.control))
             .then_with(|| self.expected.cmp(&other.expected))
@@ -132,9 +135,11 @@ impl PartialOrd for Violation {
     }
 }
 
-/// Sorts and removes duplicates, the order every list is shown in.
+/// Sorts and removes duplicates, the order every list is shown in. Two
+/// violations in the same place are the same violation, so the order of
+/// equals does not matter and the unstable sort does.
 pub fn sort_and_dedup(violations: &mut Vec<Violation>) {
-    violations.sort();
+    violations.sort_unstable();
     violations.dedup();
 }
 
@@ -337,6 +342,26 @@ mod tests {
                 "spec.template.spec.containers[10].securityContext.allowPrivilegeEscalation",
             ]
         );
+
+        // Names that differ only in leading zeros are two places, in the
+        // same order whichever comes first.
+        let sysctl = |name: &str| {
+            let path = format!("spec.securityContext.sysctls[{name}]");
+            Violation::pod(
+                path,
+                "sysctls",
+                "allowed",
+                "forbidden".to_owned(),
+                "Sysctls",
+            )
+        };
+        for mut list in [
+            vec![sysctl("net.a01"), sysctl("net.a1"), sysctl("net.a01")],
+            vec![sysctl("net.a1"), sysctl("net.a01"), sysctl("net.a1")],
+        ] {
+            sort_and_dedup(&mut list);
+            assert_eq!(list, [sysctl("net.a01"), sysctl("net.a1")]);
+        }
     }
 
     #[test]
