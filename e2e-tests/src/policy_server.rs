@@ -91,6 +91,65 @@ pub fn annotate(kwctl: &Path, wasm: &Path, metadata: &Path, output: &Path) -> Re
     Ok(())
 }
 
+/// policy-server and kwctl from `../shared/bin/` beside the repository, or
+/// why there are none.
+pub fn shared_binaries() -> std::result::Result<(PathBuf, PathBuf), String> {
+    let bin = repository_root().join("../shared/bin");
+    let find = |name: &str| {
+        let path = bin.join(name);
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!("no {name} in {}", bin.display()))
+        }
+    };
+    Ok((find("policy-server")?, find("kwctl")?))
+}
+
+fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The built policy (`POLICY_WASM`, else `policy.wasm`) annotated with the
+/// repository's metadata.yml into `scratch`, as policy-server requires.
+pub fn annotated_policy(kwctl: &Path, scratch: &Scratch) -> Result<PathBuf> {
+    let wasm = crate::default_wasm_path();
+    if !wasm.is_file() {
+        bail!(
+            "no module at {}: run `make policy.wasm` first",
+            wasm.display()
+        );
+    }
+    let module = scratch.0.join("policy-annotated.wasm");
+    annotate(
+        kwctl,
+        &wasm,
+        &repository_root().join("metadata.yml"),
+        &module,
+    )?;
+    Ok(module)
+}
+
+/// A scratch folder for a server's files and logs, removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    /// An empty folder under the system's temporary folder, named for
+    /// `purpose` and this process.
+    pub fn new(purpose: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("e2e-{purpose}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a scratch folder");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// One policy of the server's `policies.yml`.
 pub struct ServedPolicy {
     pub id: String,

@@ -4,14 +4,13 @@
 //! defaulted as always. Skipped, with the reason printed, when the folder
 //! has no policy-server or no kwctl (needed to annotate the module).
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use secure_pod_defaults_e2e::default_wasm_path;
 use secure_pod_defaults_e2e::policy_server::{
-    PolicyServer, ServedPolicy, Verdict, admission_review, annotate,
+    PolicyServer, Scratch, ServedPolicy, Verdict, admission_review, annotated_policy,
+    shared_binaries,
 };
 
 /// How long one evaluation may take, the connection included.
@@ -19,43 +18,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 const ENABLED_RESTRICTED: &str = "enabled-restricted";
 const ROOT_ALLOWED: &str = "root-allowed";
-
-fn repository_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// policy-server and kwctl from `../shared/bin/`, or why there are none.
-fn host_binaries() -> Result<(PathBuf, PathBuf), String> {
-    let bin = repository_root().join("../shared/bin");
-    let find = |name: &str| {
-        let path = bin.join(name);
-        if path.is_file() {
-            Ok(path)
-        } else {
-            Err(format!("no {name} in {}", bin.display()))
-        }
-    };
-    Ok((find("policy-server")?, find("kwctl")?))
-}
-
-/// A scratch folder for the annotated module, the server's files and logs,
-/// removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Scratch {
-        let dir = std::env::temp_dir().join(format!("e2e-audit-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("a scratch folder");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A bare Pod, as it runs: created before the policy, with no
 /// securityContext at all.
@@ -146,24 +108,15 @@ const POD_PREDATES: &str = "The Pod predates these defaults: the policy writes t
 
 #[test]
 fn the_audit_endpoint_judges_running_objects_and_validate_still_defaults() {
-    let (policy_server, kwctl) = match host_binaries() {
+    let (policy_server, kwctl) = match shared_binaries() {
         Ok(binaries) => binaries,
         Err(reason) => {
             println!("skipped: {reason} (Kubewarden's binaries are not beside the repository)");
             return;
         }
     };
-    let wasm = default_wasm_path();
-    assert!(wasm.is_file(), "run `make policy.wasm` first");
-    let scratch = Scratch::new();
-    let module = scratch.0.join("policy-annotated.wasm");
-    annotate(
-        &kwctl,
-        &wasm,
-        &repository_root().join("metadata.yml"),
-        &module,
-    )
-    .unwrap_or_else(|error| panic!("{error:#}"));
+    let scratch = Scratch::new("audit");
+    let module = annotated_policy(&kwctl, &scratch).unwrap_or_else(|error| panic!("{error:#}"));
     let policies = [
         ServedPolicy {
             id: ENABLED_RESTRICTED.into(),

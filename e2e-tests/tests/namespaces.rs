@@ -7,17 +7,16 @@
 //! with the reason printed, when the folder has no policy-server or no
 //! kwctl (needed to annotate the module).
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use secure_pod_defaults_e2e::Answer;
 use secure_pod_defaults_e2e::fake_api::FakeApi;
 use secure_pod_defaults_e2e::kwctl::parse_response_line;
 use secure_pod_defaults_e2e::policy_server::{
-    PolicyServer, ServedPolicy, admission_review, annotate,
+    PolicyServer, Scratch, ServedPolicy, admission_review, annotated_policy, shared_binaries,
 };
-use secure_pod_defaults_e2e::{Answer, default_wasm_path};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -25,40 +24,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const PER_NAMESPACE: &str = "per-namespace";
 /// The same settings, deployed without contextAwareResources.
 const NOT_GRANTED: &str = "not-granted";
-
-fn repository_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn host_binaries() -> Result<(PathBuf, PathBuf), String> {
-    let bin = repository_root().join("../shared/bin");
-    let find = |name: &str| {
-        let path = bin.join(name);
-        if path.is_file() {
-            Ok(path)
-        } else {
-            Err(format!("no {name} in {}", bin.display()))
-        }
-    };
-    Ok((find("policy-server")?, find("kwctl")?))
-}
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Scratch {
-        let dir = std::env::temp_dir().join(format!("e2e-namespaces-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("a scratch folder");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn namespace(name: &str, labels: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "Namespace",
@@ -105,24 +70,15 @@ fn defaulted(answer: &Answer) -> Value {
 
 #[test]
 fn policy_server_reads_each_namespace_once_for_many_requests() {
-    let (policy_server, kwctl) = match host_binaries() {
+    let (policy_server, kwctl) = match shared_binaries() {
         Ok(binaries) => binaries,
         Err(reason) => {
             println!("skipped: {reason} (Kubewarden's binaries are not beside the repository)");
             return;
         }
     };
-    let wasm = default_wasm_path();
-    assert!(wasm.is_file(), "run `make policy.wasm` first");
-    let scratch = Scratch::new();
-    let module = scratch.0.join("policy-annotated.wasm");
-    annotate(
-        &kwctl,
-        &wasm,
-        &repository_root().join("metadata.yml"),
-        &module,
-    )
-    .unwrap_or_else(|error| panic!("{error:#}"));
+    let scratch = Scratch::new("namespaces");
+    let module = annotated_policy(&kwctl, &scratch).unwrap_or_else(|error| panic!("{error:#}"));
     let api = FakeApi::start(vec![
         namespace(
             "shop",
