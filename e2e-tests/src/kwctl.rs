@@ -239,7 +239,7 @@ impl Kwctl {
     /// The annotated module, made on first use in the scratch folder.
     fn annotated(&self, wasm: &Path) -> Result<PathBuf> {
         let made = self.annotated.get_or_init(|| {
-            let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let repository = crate::repository_root();
             let annotated = self.scratch.join("annotated-policy.wasm");
             std::fs::create_dir_all(&self.scratch)
                 .map_err(|err| format!("cannot create {}: {err}", self.scratch.display()))?;

@@ -48,12 +48,18 @@ pub fn built_policy() -> &'static Host {
     })
 }
 
+/// The root of the repository, where `policy.wasm`, `metadata.yml` and the
+/// README are.
+pub fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 /// The path of the policy module: `$POLICY_WASM`, else `policy.wasm` at the
 /// root of the repository.
 pub fn default_wasm_path() -> PathBuf {
     match std::env::var_os("POLICY_WASM") {
         Some(path) => PathBuf::from(path),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../policy.wasm"),
+        None => repository_root().join("policy.wasm"),
     }
 }
 

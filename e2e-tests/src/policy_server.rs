@@ -94,7 +94,7 @@ pub fn annotate(kwctl: &Path, wasm: &Path, metadata: &Path, output: &Path) -> Re
 /// policy-server and kwctl from `../shared/bin/` beside the repository, or
 /// why there are none.
 pub fn shared_binaries() -> std::result::Result<(PathBuf, PathBuf), String> {
-    let bin = repository_root().join("../shared/bin");
+    let bin = crate::repository_root().join("../shared/bin");
     let find = |name: &str| {
         let path = bin.join(name);
         if path.is_file() {
@@ -104,10 +104,6 @@ pub fn shared_binaries() -> std::result::Result<(PathBuf, PathBuf), String> {
         }
     };
     Ok((find("policy-server")?, find("kwctl")?))
-}
-
-fn repository_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// The built policy (`POLICY_WASM`, else `policy.wasm`) annotated with the
@@ -124,7 +120,7 @@ pub fn annotated_policy(kwctl: &Path, scratch: &Scratch) -> Result<PathBuf> {
     annotate(
         kwctl,
         &wasm,
-        &repository_root().join("metadata.yml"),
+        &crate::repository_root().join("metadata.yml"),
         &module,
     )?;
     Ok(module)

@@ -115,7 +115,7 @@ struct Options {
 
 impl Options {
     fn parse() -> Result<Options> {
-        let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let repository = secure_pod_defaults_e2e::repository_root();
         let mut positional = Vec::new();
         let mut policy_server = String::new();
         let mut kwctl = String::new();
